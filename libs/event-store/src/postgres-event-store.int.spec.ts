@@ -1,0 +1,22 @@
+import { Pool } from 'pg';
+import { createTestDatabase } from '@herald/testing';
+import { eventStoreContract } from './contract-suite';
+import { PostgresEventStore } from './postgres-event-store';
+
+eventStoreContract('PostgreSQL', async () => {
+  const db = await createTestDatabase();
+  const store = await PostgresEventStore.create(db.pool, { pollIntervalMs: 20 });
+  const pools: Pool[] = [];
+  return {
+    store,
+    async reopen() {
+      const pool = new Pool({ connectionString: db.url, max: 4 });
+      pools.push(pool);
+      return PostgresEventStore.create(pool, { pollIntervalMs: 20 });
+    },
+    async dispose() {
+      for (const p of pools) await p.end();
+      await db.drop();
+    },
+  };
+});

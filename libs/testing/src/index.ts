@@ -1,0 +1,4 @@
+export * from './database';
+export * from './wait';
+export * from './smtp';
+export * from './processes';

@@ -1,0 +1,4 @@
+import { runService } from '@herald/service-clients';
+import { DispatchModule } from './dispatch.module';
+
+void runService({ name: 'dispatch', module: DispatchModule, grpc: 'dispatch' });

@@ -1,0 +1,1 @@
+export { StrategiesModule } from './strategies.module';
