@@ -8,9 +8,11 @@ import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 const report = process.env.HERALD_RESILIENCE_REPORT ?? join(mkdtempSync(join(tmpdir(), 'herald-resilience-')), 'report.jsonl');
+// --seeds=1,2: the seeds of the ingestion kill (RESILIENCE_SEEDS wins; default 1,2,3). `npm test` runs one.
+const seeds = process.env.RESILIENCE_SEEDS ?? process.argv.find((a) => a.startsWith('--seeds='))?.slice('--seeds='.length);
 const started = Date.now();
-const r = spawnSync(process.execPath, ['tools/test.mjs', 'resilience', ...process.argv.slice(2)], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, HERALD_RESILIENCE_REPORT: report },
+const r = spawnSync(process.execPath, ['tools/test.mjs', 'resilience', ...process.argv.slice(2).filter((a) => !a.startsWith('--seeds='))], {
+  cwd: root, stdio: 'inherit', env: { ...process.env, HERALD_RESILIENCE_REPORT: report, ...(seeds ? { RESILIENCE_SEEDS: seeds } : {}) },
 });
 const seconds = Math.round((Date.now() - started) / 1000);
 const rows = existsSync(report) ? readFileSync(report, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];

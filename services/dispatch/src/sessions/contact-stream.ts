@@ -15,14 +15,27 @@ export async function loadContact(store: EventStore, streamId: string): Promise<
   return contact ? { contact, events } : null;
 }
 
-/** The session's messages as recorded on the contact's stream (the source of truth). */
+/** The id of a session's opening message (the agent's first words on its communication). */
+export function openingMessageId(communicationId: string): string {
+  return deterministicEventId(`opening:${communicationId}`);
+}
+
+/**
+ * The session's messages as recorded on the contact's stream (the source of
+ * truth), in stream order but with the opening first: the opening is recorded
+ * once the provider has accepted it, so a contact who answers at once may be
+ * recorded before it, yet the conversation began with it.
+ */
 export function transcriptOf(events: readonly RecordedEvent[], sessionId: string): (TranscriptMessage & { messageId: string; eventId: string })[] {
-  return (events as RecordedEvent<ContactEvent>[])
+  const messages = (events as RecordedEvent<ContactEvent>[])
     .filter((e) => e.type === 'SessionMessageAdded' && e.data.sessionId === sessionId)
     .map((e) => {
       const d = e.data as Extract<ContactEvent, { type: 'SessionMessageAdded' }>['data'];
-      return { messageId: d.messageId, role: d.role, content: d.content, createdAt: d.createdAt, eventId: e.metadata.eventId };
+      return { messageId: d.messageId, role: d.role, content: d.content, createdAt: d.createdAt, eventId: e.metadata.eventId, communicationId: d.communicationId };
     });
+  const opening = messages.findIndex((m) => m.messageId === openingMessageId(m.communicationId));
+  if (opening > 0) messages.unshift(...messages.splice(opening, 1));
+  return messages.map(({ communicationId: _, ...m }) => m);
 }
 
 /** A SessionMessageAdded whose event id (and message id) derive from `cause`: appending it again is a no-op. */
