@@ -20,6 +20,12 @@ export interface BusSubscribeOptions {
   /** Largest batch given to batchHandler (default 500). */
   readonly maxBatchSize?: number;
   readonly onError?: (error: unknown, event: RecordedEvent) => void;
+  /**
+   * When given, only events of these types reach the handlers; Kafka passes
+   * over the others by their event-type header, without decoding them
+   * (their offsets move on as if handled).
+   */
+  readonly types?: readonly string[];
 }
 
 export interface BusSubscription {

@@ -2,7 +2,7 @@ import type { EachBatchPayload, Logger } from 'kafkajs';
 import { HEADERS, type RecordedEvent } from '@herald/contracts';
 import { context, contextFromTraceparent } from '@herald/observability';
 import type { EventHandler } from './bus';
-import { decodeEvent } from './kafka-codec';
+import { decodeEvent, unwanted } from './kafka-codec';
 import { backoffDelay, sleepUnless } from './backoff';
 
 export interface BatchContext {
@@ -13,6 +13,8 @@ export interface BatchContext {
   readonly maxRetryDelayMs: number;
   readonly commitIntervalMs: number;
   readonly logger: Logger;
+  /** The event types handlers want (BusSubscribeOptions.types); null: all. */
+  readonly wanted?: ReadonlySet<string> | null;
 }
 
 /**
@@ -47,6 +49,11 @@ export async function handleBatch(payload: EachBatchPayload, ctx: BatchContext):
 
   for (const message of batch.messages) {
     if (mustLeave()) break;
+    if (unwanted(message.headers, ctx.wanted)) {
+      resolveOffset(message.offset);
+      handled = message.offset;
+      continue;
+    }
     let event: RecordedEvent;
     try {
       event = decodeEvent(message.value);

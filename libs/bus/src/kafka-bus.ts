@@ -128,6 +128,7 @@ export class KafkaBus implements EventBus, EventPublisher {
             maxRetryDelayMs: this.options.maxRetryDelayMs ?? 5000,
             commitIntervalMs: this.options.commitIntervalMs ?? 1000,
             logger,
+            wanted: options.types ? new Set(options.types) : null,
           };
           return options.batchHandler
             ? handleChunks(payload, { ...ctx, batchHandler: options.batchHandler, maxSize: options.maxBatchSize ?? 500 })

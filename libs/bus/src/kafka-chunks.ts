@@ -2,7 +2,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { RecordedEvent } from '@herald/contracts';
 import type { BatchHandler } from './bus';
 import type { BatchContext } from './kafka-batch';
-import { decodeEvent } from './kafka-codec';
+import { decodeEvent, unwanted } from './kafka-codec';
 import { backoffDelay, sleepUnless } from './backoff';
 
 /**
@@ -28,6 +28,7 @@ export async function handleChunks(payload: EachBatchPayload, ctx: BatchContext 
     const messages = batch.messages.slice(start, start + ctx.maxSize);
     const items: { event: RecordedEvent; topic: string }[] = [];
     for (const message of messages) {
+      if (unwanted(message.headers, ctx.wanted)) continue;
       try {
         items.push({ event: decodeEvent(message.value), topic });
       } catch (error) {

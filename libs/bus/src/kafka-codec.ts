@@ -63,3 +63,10 @@ export function decodeEvent(value: Buffer | string | null): RecordedEvent {
     position: wire.position,
   };
 }
+
+/** Whether a message may be passed over unread: it names its event type (header) and the type is not wanted. */
+export function unwanted(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined, wanted: ReadonlySet<string> | null | undefined): boolean {
+  if (!wanted) return false;
+  const type = headers?.[HEADERS.eventType];
+  return type !== undefined && !Array.isArray(type) && !wanted.has(type.toString());
+}

@@ -4,6 +4,7 @@ import type { EachBatchPayload, Logger } from 'kafkajs';
 import { HEADERS, newEvent, type RecordedEvent } from '@herald/contracts';
 import { decodeEvent, encodeEvent } from './kafka-codec';
 import { handleBatch } from './kafka-batch';
+import { handleChunks } from './kafka-chunks';
 import { relayMessages } from './relay';
 import { streamPrefixesFor } from './store-bus';
 
@@ -72,7 +73,10 @@ function fakeBatch(events: RecordedEvent[], opts: { running?: () => boolean } = 
     batch: {
       topic: 'px.contact.events',
       partition: 2,
-      messages: events.map((e, i) => ({ offset: String(10 + i), value: Buffer.from(encodeEvent(e).value) })),
+      messages: events.map((e, i) => ({
+        offset: String(10 + i), value: Buffer.from(encodeEvent(e).value),
+        headers: Object.fromEntries(Object.entries(encodeEvent(e).headers).map(([k, v]) => [k, Buffer.from(v)])),
+      })),
     },
     resolveOffset: (o: string) => void resolved.push(o),
     heartbeat: async () => void heartbeats++,
@@ -135,5 +139,32 @@ describe('kafka batch handling', () => {
     });
     assert.deepEqual(resolved, ['10']);
     assert.deepEqual(commits, ['px.contact.events/2:11']);
+  });
+});
+
+describe('kafka delivery of wanted event types only', () => {
+  const events = [recorded('contact-1-a', 0, 'ContactCreated'), recorded('contact-1-a', 1, 'CommunicationEnded'), recorded('contact-1-a', 2, 'ContactStageChanged'), recorded('contact-1-a', 3, 'CommunicationEnded')];
+  const base = { logicalTopic: (t: string) => t, maxRetryDelayMs: 20, commitIntervalMs: 0, logger: silent, wanted: new Set(['CommunicationEnded']) };
+
+  it('passes over the other types by their header, moving the offsets past them (one by one)', async () => {
+    const { payload, resolved, commits } = fakeBatch(events);
+    const seen: number[] = [];
+    await handleBatch(payload, { ...base, handler: async (e) => void seen.push(e.revision) });
+    assert.deepEqual(seen, [1, 3]);
+    assert.deepEqual(resolved, ['10', '11', '12', '13']);
+    assert.equal(commits[commits.length - 1], 'px.contact.events/2:14');
+  });
+
+  it('passes over the other types by their header, moving the offsets past them (in chunks)', async () => {
+    const { payload, resolved, commits } = fakeBatch(events);
+    const seen: number[][] = [];
+    await handleChunks(payload, { ...base, handler: async () => undefined, maxSize: 3, batchHandler: async (items) => void seen.push(items.map((i) => i.event.revision)) });
+    // A chunk with nothing wanted calls nothing, and still moves on.
+    const none = fakeBatch([events[0], events[2]]);
+    await handleChunks(none.payload, { ...base, handler: async () => undefined, maxSize: 3, batchHandler: async () => assert.fail('nothing wanted') });
+    assert.deepEqual(seen, [[1], [3]]);
+    assert.deepEqual(resolved, ['12', '13']);
+    assert.deepEqual(commits, ['px.contact.events/2:13', 'px.contact.events/2:14']);
+    assert.deepEqual(none.resolved, ['11']);
   });
 });

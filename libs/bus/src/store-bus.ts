@@ -41,6 +41,7 @@ export class StoreBus implements EventBus {
       // Topics no stored event is routed to (e.g. dispatch.status, written by external adapters on Kafka only).
       return { close: async () => undefined, caughtUp: async () => undefined };
     }
+    const wanted = options.types ? new Set(options.types) : null;
     const subscription = await this.store.subscribe({
       name: `bus:${options.group}`,
       streamPrefixes: prefixes,
@@ -48,6 +49,7 @@ export class StoreBus implements EventBus {
       handler: async (events) => {
         const items: { event: RecordedEvent; topic: string }[] = [];
         for (const event of events) {
+          if (wanted && !wanted.has(event.type)) continue;
           for (const topic of topicsFor(event)) if (topics.has(topic)) items.push({ event, topic });
         }
         if (options.batchHandler) {

@@ -9,6 +9,8 @@ export interface ConsumerSpec {
   topics: string[];
   /** A read model: applied with its progress in one transaction. */
   project?: (event: RecordedEvent, topic: string, client: PoolClient) => Promise<void>;
+  /** The read model's batch form (see idempotentBatchProjection): the same rows as `project` on each event in turn, in fewer statements. */
+  projectMany?: (items: readonly { event: RecordedEvent; topic: string }[], client: PoolClient) => Promise<void>;
   /** A handler with idempotent effects of its own (deterministic event ids, ledgers). */
   handle?: (event: RecordedEvent, topic: string) => Promise<void>;
   /**
@@ -27,6 +29,13 @@ export interface ConsumerSpec {
   concurrency?: number;
   /** Called after each applied event, e.g. to wake a timer loop. */
   after?: (event: RecordedEvent) => void;
+  /**
+   * The event types the consumer acts on, when it ignores every other. The others are passed over
+   * before the idempotency wrapper: no progress is read or written for them (a redelivered one is
+   * passed over again), which spares the database a progress upsert per contact stream and group for
+   * events the group never uses (an upload's ContactCreated for the Aggregation hook's group).
+   */
+  types?: readonly string[];
 }
 
 /** Subscribes a consumer group with the idempotency wrapper that fits it. */
@@ -35,24 +44,29 @@ export async function startConsumer(bus: EventBus, pool: Pool, given: ConsumerSp
     ? { ...given, handleBatch: inLanes(given.handle, given.concurrency) }
     : given;
   const logger = new Logger(spec.group);
+  const wanted = spec.types ? new Set(spec.types) : null;
   const inner = spec.project
     ? idempotentProjection(pool, spec.group, spec.project)
     : idempotentHandler(pool, spec.group, spec.handle ?? ((event, topic) => spec.handleBatch!([{ event, topic }])));
-  const batch = spec.project ? idempotentBatchProjection(pool, spec.group, spec.project)
+  const batch = spec.project ? idempotentBatchProjection(pool, spec.group, spec.project, spec.projectMany)
     : spec.handleBatch ? idempotentBatchHandler(pool, spec.group, spec.handleBatch) : undefined;
   registerConsumerGroup(spec.group, spec.topics);
   return bus.subscribe({
     group: spec.group,
     topics: spec.topics,
+    types: spec.types,
     // A consumer span (parent: the message's trace context) and the per-group counters.
     handler: observeDelivery(spec.group, async (event, topic) => {
+      if (wanted && !wanted.has(event.type)) return;
       await inner(event, topic);
       spec.after?.(event);
     }),
     // Read models apply a batch per transaction (one commit per batch); handlers with effects of their own go one by one unless they take batches.
     ...(batch ? {
       maxBatchSize: spec.maxBatchSize,
-      batchHandler: async (items: readonly { event: RecordedEvent; topic: string }[]) => {
+      batchHandler: async (all: readonly { event: RecordedEvent; topic: string }[]) => {
+        const items = wanted ? all.filter((i) => wanted.has(i.event.type)) : all;
+        if (!items.length) return;
         await batch(items);
         for (const { event } of items) spec.after?.(event);
       },

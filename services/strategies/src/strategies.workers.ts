@@ -38,11 +38,14 @@ export async function startStrategyConsumers(bus: EventBus, pool: Pool, store: E
   const intermediate = new IntermediateAnalysisHandler(hook);
   return [
     // Batches: an upload or a busy campaign ends many communications at once; one strategy call and one append serve them all.
-    await startConsumer(bus, pool, { group: 'strategies.aggregation', topics: [TOPICS.contactEvents], handle: (event) => aggregation.handle(event), handleBatch: (items) => aggregation.handleBatch(items) }),
+    await startConsumer(bus, pool, {
+      group: 'strategies.aggregation', topics: [TOPICS.contactEvents], types: AggregationHandler.TYPES,
+      handle: (event) => aggregation.handle(event), handleBatch: (items) => aggregation.handleBatch(items),
+    }),
     // Batches too, so that the group's progress is read and written once per batch, not twice per contact event;
     // the messages themselves are analysed one by one, in order (a conversation's turns depend on each other).
     await startConsumer(bus, pool, {
-      group: 'strategies.intermediate', topics: [TOPICS.contactEvents], handle: (event) => intermediate.handle(event),
+      group: 'strategies.intermediate', topics: [TOPICS.contactEvents], types: IntermediateAnalysisHandler.TYPES, handle: (event) => intermediate.handle(event),
       handleBatch: async (items) => { for (const { event } of items) await intermediate.handle(event); },
     }),
   ];

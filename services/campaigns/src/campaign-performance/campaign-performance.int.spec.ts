@@ -1,12 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { contactStreamId, DomainError, newEvent, TOPICS, type Event, type Outcome } from '@herald/contracts';
+import { contactStreamId, DomainError, newEvent, TOPICS, type Event, type Outcome, type RecordedEvent } from '@herald/contracts';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
 import { idempotentBatchProjection, StoreBus, type StoreBusSubscription } from '@herald/bus';
 import { secureTenantTables, startConsumer } from '@herald/service-defaults';
 import { createTestDatabase, type TestDatabase } from '@herald/testing';
-import { CAMPAIGN_PERFORMANCE_SCHEMA, projectCampaignPerformance, queryCampaignPerformance } from './campaign-performance';
+import { CAMPAIGN_PERFORMANCE_EVENTS, CAMPAIGN_PERFORMANCE_SCHEMA, projectCampaignPerformance, projectCampaignPerformanceMany, queryCampaignPerformance } from './campaign-performance';
 
 const WS = 'ws-perf';
 const GROUP = 'campaigns.campaign-performance';
@@ -41,7 +41,9 @@ describe('campaign-performance read model', () => {
     await db.pool.query(CAMPAIGN_PERFORMANCE_SCHEMA);
     await secureTenantTables(db.pool);
     // The live read model, subscribed as campaigns.workers.ts subscribes it.
-    live = (await startConsumer(bus, db.pool, { group: GROUP, topics: [TOPICS.contactEvents], project: projectCampaignPerformance })) as StoreBusSubscription;
+    live = (await startConsumer(bus, db.pool, {
+      group: GROUP, topics: [TOPICS.contactEvents], types: CAMPAIGN_PERFORMANCE_EVENTS, project: projectCampaignPerformance, projectMany: projectCampaignPerformanceMany,
+    })) as StoreBusSubscription;
   });
   after(async () => {
     await bus?.close();
@@ -132,6 +134,61 @@ describe('campaign-performance read model', () => {
     } finally {
       await client.query('rollback');
       client.release();
+    }
+  });
+});
+
+describe('campaign-performance read model in batches', () => {
+  it('leaves the rows (zero counters included) projectCampaignPerformance leaves, event by event', async () => {
+    const campaign = randomUUID();
+    const revisions = new Map<string, number>();
+    let position = 0;
+    const rec = (key: string, e: Event): { event: RecordedEvent; topic: string } => {
+      const streamId = contactStreamId(campaign, key);
+      const revision = (revisions.get(streamId) ?? -1) + 1;
+      revisions.set(streamId, revision);
+      return { event: { ...e, streamId, revision, position: ++position } as RecordedEvent, topic: TOPICS.contactEvents };
+    };
+    const earlier = [rec('old', created(campaign, 'old', '2026-03-01T08:00:00Z'))];
+    const batch = [
+      rec('a', created(campaign, 'a', '2026-03-02T08:00:00Z')),
+      rec('a', stage(null, '1 Reminder', '2026-03-02T08:00:00Z')),
+      rec('old', stage(null, '2 Call', '2026-03-02T08:00:00Z')),
+      rec('b', created(campaign, 'b', '2026-03-02T23:59:59Z')),
+      rec('b', stage(null, '1 Reminder', '2026-03-03T08:00:00Z')),
+      rec('b', stage('1 Reminder', null, '2026-03-03T09:00:00Z')),
+      rec('b', outcome('POSITIVE', 'UNCERTAIN', '2026-03-03T09:00:00Z')),
+      rec('b', outcome('SUCCESS', 'POSITIVE', '2026-03-03T10:00:00Z')),
+      rec('c', created(campaign, 'c', '2026-03-03T00:00:00Z')),
+      // Created again: that row exists, so its moves apply one by one.
+      { ...earlier[0] },
+      rec('old', outcome('NEGATIVE', 'UNCERTAIN', '2026-03-03T10:00:00Z')),
+    ];
+    const one = await createTestDatabase('herald_perf_one');
+    const many = await createTestDatabase('herald_perf_many');
+    try {
+      const tables = async (db: TestDatabase) => ({
+        contacts: (await db.pool.query('select * from campaign_performance_contacts order by campaign_id, contact_key')).rows,
+        days: (await db.pool.query('select * from campaign_performance_days order by campaign_id, day, dimension, value')).rows,
+      });
+      for (const db of [one, many]) {
+        await db.pool.query(CAMPAIGN_PERFORMANCE_SCHEMA);
+        const client = await db.pool.connect();
+        try {
+          for (const { event, topic } of earlier) await projectCampaignPerformance(event, topic, client);
+          if (db === one) for (const { event, topic } of batch) await projectCampaignPerformance(event, topic, client);
+          else await projectCampaignPerformanceMany(batch, client);
+        } finally {
+          client.release();
+        }
+      }
+      const expected = await tables(one);
+      assert.equal(expected.contacts.length, 4);
+      assert.ok(expected.days.some((d) => d.contacts === 0), 'the sequence leaves zero counters');
+      assert.deepEqual(await tables(many), expected);
+    } finally {
+      await one.drop();
+      await many.drop();
     }
   });
 });

@@ -87,6 +87,70 @@ export async function projectCampaignPerformance(recorded: RecordedEvent, _topic
 }
 
 /**
+ * projectCampaignPerformance for a batch: the contacts created in the batch,
+ * with the stage and outcome they reached later in the batch, are inserted
+ * together and counted with one statement (the counters get the rows, zeros
+ * included, that creating and then moving each contact would leave); events
+ * of other contacts go one by one. A created contact whose row already
+ * exists gets its moves one by one, as projectCampaignPerformance would.
+ */
+export async function projectCampaignPerformanceMany(items: readonly { event: RecordedEvent; topic: string }[], client: PoolClient): Promise<void> {
+  interface Fresh {
+    row: { campaign_id: string; contact_key: string; workspace_id: string; day: string; stage: string; outcome: string; stages: string[]; outcomes: string[] };
+    after: RecordedEvent[];
+  }
+  const created = new Map<string, Fresh>();
+  for (const { event: recorded, topic } of items) {
+    const event = recorded as RecordedEvent<ContactEvent>;
+    const fresh = created.get(event.streamId);
+    if (event.type === 'ContactCreated') {
+      if (!fresh) {
+        created.set(event.streamId, {
+          row: { campaign_id: event.data.campaignId, contact_key: event.data.key, workspace_id: event.metadata.workspaceId,
+            day: new Date(event.metadata.timestamp).toISOString().slice(0, 10), stage: NO_STAGE, outcome: 'UNCERTAIN', stages: [NO_STAGE], outcomes: ['UNCERTAIN'] },
+          after: [],
+        });
+      }
+      continue;
+    }
+    if (!fresh) await projectCampaignPerformance(event, topic, client);
+    else if (event.type === 'ContactStageChanged' || event.type === 'ContactOutcomeSet') {
+      // Every bucket the contact passes through keeps a row (at zero once it moved on), as one move after another leaves.
+      if (event.type === 'ContactStageChanged') fresh.row.stages.push(fresh.row.stage = event.data.to ?? NO_STAGE);
+      else fresh.row.outcomes.push(fresh.row.outcome = event.data.outcome);
+      fresh.after.push(event);
+    }
+  }
+  if (!created.size) return;
+  const { rows } = await client.query<{ campaign_id: string; contact_key: string }>(
+    `with input as (
+       select * from jsonb_to_recordset($1::jsonb)
+         as t(campaign_id text, contact_key text, workspace_id text, day date, stage text, outcome text, stages jsonb, outcomes jsonb)
+     ), contact as (
+       insert into campaign_performance_contacts (campaign_id, contact_key, workspace_id, day, stage, outcome)
+       select campaign_id, contact_key, workspace_id, day, stage, outcome from input
+       on conflict do nothing returning campaign_id, contact_key
+     ), counted as (
+       insert into campaign_performance_days (campaign_id, workspace_id, day, dimension, value, contacts)
+       select i.campaign_id, i.workspace_id, i.day, t.dimension, t.value, sum(t.contacts)
+         from contact c join input i using (campaign_id, contact_key), ${COUNTERS_LOCK},
+              lateral (select 'stage'::text, v, 0 from jsonb_array_elements_text(i.stages) as v
+                       union all select 'outcome'::text, v, 0 from jsonb_array_elements_text(i.outcomes) as v
+                       union all values ('stage'::text, i.stage, 1), ('outcome'::text, i.outcome, 1)) as t(dimension, value, contacts)
+        group by 1, 2, 3, 4, 5
+       ${ADD}
+     )
+     select campaign_id, contact_key from contact`,
+    [JSON.stringify([...created.values()].map((c) => c.row))],
+  );
+  const inserted = new Set(rows.map((r) => `${r.campaign_id}\u0000${r.contact_key}`));
+  for (const { row, after } of created.values()) {
+    if (inserted.has(`${row.campaign_id}\u0000${row.contact_key}`)) continue;
+    for (const event of after) await projectCampaignPerformance(event, '', client);
+  }
+}
+
+/**
  * Moves the contact to `to` in one dimension: out of the bucket its row names
  * (not the event's `previous`), so counters and rows always agree.
  */

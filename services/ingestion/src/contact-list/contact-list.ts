@@ -22,7 +22,8 @@ create table if not exists contact_list (
 );
 alter table contact_list add column if not exists parameters jsonb not null default '{}';
 alter table contact_list add column if not exists results jsonb not null default '{}';
-create index if not exists contact_list_created on contact_list (campaign_id, created_at);
+drop index if exists contact_list_created;
+create index if not exists contact_list_created_key on contact_list (campaign_id, created_at, contact_key);
 create index if not exists contact_list_outcome on contact_list (campaign_id, outcome, contact_key);
 `;
 
@@ -46,52 +47,102 @@ export async function ensureContactListIndexes(pool: Pool): Promise<boolean> {
   }
 }
 
-export async function projectContactList(recorded: RecordedEvent, _topic: string, client: PoolClient): Promise<void> {
-  const event = recorded as RecordedEvent<ContactEvent>;
-  let set: string;
-  let values: unknown[] = [];
+const DETAIL_COLUMNS = { name: 'name', email: 'email', phone: 'phone', externalId: 'external_id' } as const;
+const JSON_COLUMNS = new Set(['parameters', 'results']);
+
+/** What an event (other than ContactCreated) changes in its contact's row: columns to set, or one more communication. */
+function changeOf(event: RecordedEvent<ContactEvent>): { columns: Record<string, unknown>; planned?: true } | null {
   switch (event.type) {
-    case 'ContactCreated': {
-      const d = event.data;
-      await client.query(
-        `insert into contact_list (campaign_id, contact_key, workspace_id, name, email, phone, external_id, outcome, parameters, results, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'UNCERTAIN', $8, $9, $10) on conflict do nothing`,
-        [d.campaignId, d.key, event.metadata.workspaceId, d.name, d.email, d.phone, d.externalId, JSON.stringify(d.parameters ?? {}),
-          JSON.stringify({ ResultFlag: null, ResultDatetime: null }), event.metadata.timestamp],
-      );
-      return;
-    }
     case 'ContactDetailsChanged': {
-      const cols = { name: 'name', email: 'email', phone: 'phone', externalId: 'external_id' } as const;
-      const sets = Object.entries(event.data).filter(([k]) => k in cols);
-      if (!sets.length) return;
-      set = sets.map(([k], i) => `${cols[k as keyof typeof cols]} = $${i + 3}`).join(', ');
-      values = sets.map(([, v]) => v);
-      break;
+      const sets = Object.entries(event.data).filter(([k]) => k in DETAIL_COLUMNS);
+      return sets.length ? { columns: Object.fromEntries(sets.map(([k, v]) => [DETAIL_COLUMNS[k as keyof typeof DETAIL_COLUMNS], v])) } : null;
     }
     case 'ContactParametersChanged':
-      set = 'parameters = $3';
-      values = [JSON.stringify(event.data.parameters)];
-      break;
+      return { columns: { parameters: event.data.parameters } };
     case 'ContactResultsChanged':
-      set = 'results = $3';
-      values = [JSON.stringify(event.data.results)];
-      break;
+      return { columns: { results: event.data.results } };
     case 'ContactStageChanged':
-      set = 'current_stage = $3';
-      values = [event.data.to];
-      break;
+      return { columns: { current_stage: event.data.to } };
     case 'ContactOutcomeSet':
-      set = 'outcome = $3';
-      values = [event.data.outcome];
-      break;
+      return { columns: { outcome: event.data.outcome } };
     case 'CommunicationPlanned':
-      set = 'communications = communications + 1';
-      break;
+      return { columns: {}, planned: true };
     default:
-      return;
+      return null;
   }
-  await client.query(`update contact_list set ${set} where campaign_id = $1 and contact_key = $2`, [...splitStreamId(event.streamId), ...values]);
+}
+
+/** The row a ContactCreated makes. */
+function createdRow(event: RecordedEvent<Extract<ContactEvent, { type: 'ContactCreated' }>>): Record<string, unknown> {
+  const d = event.data;
+  return {
+    campaign_id: d.campaignId, contact_key: d.key, workspace_id: event.metadata.workspaceId, name: d.name, email: d.email, phone: d.phone,
+    external_id: d.externalId, current_stage: null, outcome: 'UNCERTAIN', communications: 0, parameters: d.parameters ?? {},
+    results: { ResultFlag: null, ResultDatetime: null }, created_at: event.metadata.timestamp,
+  };
+}
+
+export async function projectContactList(recorded: RecordedEvent, _topic: string, client: PoolClient): Promise<void> {
+  const event = recorded as RecordedEvent<ContactEvent>;
+  if (event.type === 'ContactCreated') {
+    const r = createdRow(event);
+    await client.query(
+      `insert into contact_list (campaign_id, contact_key, workspace_id, name, email, phone, external_id, outcome, parameters, results, created_at)
+       values ($1, $2, $3, $4, $5, $6, $7, 'UNCERTAIN', $8, $9, $10) on conflict do nothing`,
+      [r.campaign_id, r.contact_key, r.workspace_id, r.name, r.email, r.phone, r.external_id, JSON.stringify(r.parameters), JSON.stringify(r.results), r.created_at],
+    );
+    return;
+  }
+  const change = changeOf(event);
+  if (!change) return;
+  const columns = Object.entries(change.columns);
+  const set = change.planned ? 'communications = communications + 1' : columns.map(([c], i) => `${c} = $${i + 3}`).join(', ');
+  await client.query(`update contact_list set ${set} where campaign_id = $1 and contact_key = $2`,
+    [...splitStreamId(event.streamId), ...columns.map(([c, v]) => (JSON_COLUMNS.has(c) ? JSON.stringify(v) : v))]);
+}
+
+/**
+ * projectContactList for a batch, in a few statements: the contacts created
+ * in the batch are inserted together, with the changes that follow their
+ * creation in the batch already applied (an upload's ContactCreated,
+ * CommunicationPlanned and ContactStageChanged make one row); events of
+ * other contacts go one by one. A created contact whose row already exists
+ * (inserted by an earlier delivery) gets its changes one by one, as
+ * projectContactList would have applied them.
+ */
+export async function projectContactListMany(items: readonly { event: RecordedEvent; topic: string }[], client: PoolClient): Promise<void> {
+  const created = new Map<string, { row: Record<string, unknown>; after: RecordedEvent[] }>();
+  for (const { event: recorded, topic } of items) {
+    const event = recorded as RecordedEvent<ContactEvent>;
+    const fresh = created.get(event.streamId);
+    if (event.type === 'ContactCreated') {
+      // A second ContactCreated of a stream inserts nothing (on conflict do nothing).
+      if (!fresh) created.set(event.streamId, { row: createdRow(event), after: [] });
+      continue;
+    }
+    if (!fresh) {
+      await projectContactList(event, topic, client);
+      continue;
+    }
+    const change = changeOf(event);
+    if (!change) continue;
+    Object.assign(fresh.row, change.columns);
+    if (change.planned) fresh.row.communications = (fresh.row.communications as number) + 1;
+    fresh.after.push(event);
+  }
+  if (!created.size) return;
+  const { rows } = await client.query<{ campaign_id: string; contact_key: string }>(
+    `insert into contact_list (campaign_id, contact_key, workspace_id, name, email, phone, external_id, current_stage, outcome, communications, parameters, results, created_at)
+     select * from jsonb_to_recordset($1::jsonb) as t(campaign_id text, contact_key text, workspace_id text, name text, email text, phone text,
+       external_id text, current_stage text, outcome text, communications integer, parameters jsonb, results jsonb, created_at timestamptz)
+     on conflict do nothing returning campaign_id, contact_key`,
+    [JSON.stringify([...created.values()].map((c) => c.row))],
+  );
+  const inserted = new Set(rows.map((r) => `${r.campaign_id}\u0000${r.contact_key}`));
+  for (const { row, after } of created.values()) {
+    if (inserted.has(`${row.campaign_id}\u0000${row.contact_key}`)) continue;
+    for (const event of after) await projectContactList(event, '', client);
+  }
 }
 
 /** 'contact-<campaignId>-<key>' → [campaignId, key] (campaign ids are UUIDs: 36 characters). */
@@ -109,15 +160,32 @@ function date(field: string, value: string | undefined): Date | null {
   return d;
 }
 
-/** One page of the list, in key order (cursor paging: Load More passes `next` as `after`). */
+/**
+ * One page of the list, in key order, or with a creation-date filter in
+ * creation order (then key): the date range is then one index range walked
+ * in order, where key order would have to pass over every contact created
+ * outside it. Cursor paging: Load More passes `next` as `after` (a key, or
+ * `t:<microseconds since 1970>:<key>` in creation order; opaque to callers).
+ */
 export async function listContacts(pool: Pool, workspaceId: string, campaignId: string, page: ContactPage): Promise<{ items: ContactSummary[]; next: string | null }> {
   const limit = Math.min(Math.max(page.limit ?? 50, 1), 500);
-  const params: unknown[] = [workspaceId, campaignId, page.after ?? ''];
-  const where = ['workspace_id = $1', 'campaign_id = $2', 'contact_key > $3'];
+  const from = date('createdFrom', page.createdFrom);
+  const to = date('createdTo', page.createdTo);
+  if (from && to && from >= to) throw new DomainError('invalid', 'createdTo: must be after createdFrom', 'createdTo');
+  const byCreation = Boolean(from || to);
+  const params: unknown[] = [workspaceId, campaignId];
+  const where = ['workspace_id = $1', 'campaign_id = $2'];
   const add = (sql: (n: number) => string, value: unknown) => {
     params.push(value);
     where.push(sql(params.length));
   };
+  const cursor = page.after ?? '';
+  if (byCreation && cursor) {
+    const m = /^t:(\d{1,19}):(.*)$/s.exec(cursor);
+    if (!m) throw invalid('after', 'is not a cursor of this list (pass the `next` of the previous page with the same filters)');
+    params.push(m[1], m[2]);
+    where.push(`(created_at, contact_key) > (timestamptz 'epoch' + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length})`);
+  } else if (cursor) add((n) => `contact_key > $${n}`, cursor);
   if (page.name) add((n) => `lower(name) like $${n}`, like(page.name));
   if (page.email) add((n) => `lower(email) like $${n}`, like(page.email));
   if (page.phone) add((n) => `phone like $${n}`, like(page.phone));
@@ -126,19 +194,19 @@ export async function listContacts(pool: Pool, workspaceId: string, campaignId: 
     if (!OUTCOMES.includes(page.outcome)) throw invalid('outcome', `must be one of ${OUTCOMES.join(', ')}`);
     add((n) => `outcome = $${n}`, page.outcome);
   }
-  const from = date('createdFrom', page.createdFrom);
-  const to = date('createdTo', page.createdTo);
   if (from) add((n) => `created_at >= $${n}`, from);
   if (to) add((n) => `created_at < $${n}`, to);
-  if (from && to && from >= to) throw new DomainError('invalid', 'createdTo: must be after createdFrom', 'createdTo');
   params.push(limit + 1);
   // The system scope, with the workspace in the where clause: below row-level security PostgreSQL may not use the
   // trigram indexes for LIKE (not leakproof), and Contact Filters over a million contacts would scan them all (docs/security.md).
-  const { rows } = await pool.query(`select * from contact_list where ${where.join(' and ')} order by contact_key limit $${params.length}`, params);
+  const { rows } = await pool.query(
+    `select *, (extract(epoch from created_at) * 1000000)::bigint::text as created_us from contact_list
+      where ${where.join(' and ')} order by ${byCreation ? 'created_at, contact_key' : 'contact_key'} limit $${params.length}`, params);
   const items: ContactSummary[] = rows.slice(0, limit).map((r) => ({
     key: r.contact_key, name: r.name, email: r.email, phone: r.phone, externalId: r.external_id, currentStage: r.current_stage,
     outcome: r.outcome, communications: r.communications, createdAt: new Date(r.created_at).toISOString(),
     parameters: r.parameters ?? {}, results: r.results ?? {},
   }));
-  return { items, next: rows.length > limit ? items[items.length - 1].key : null };
+  const last = rows.length > limit ? rows[limit - 1] : null;
+  return { items, next: last ? (byCreation ? `t:${last.created_us}:${last.contact_key}` : last.contact_key) : null };
 }

@@ -8,6 +8,9 @@ import { ContactHook, snapshot, type ContactHookSpec } from '../hooks/contact-ho
  * session results the channel reported.
  */
 export class AggregationHandler {
+  /** The only events it acts on. */
+  static readonly TYPES: readonly ContactEvent['type'][] = ['CommunicationEnded'];
+
   constructor(private readonly hook: ContactHook) {}
 
   async handle(recorded: RecordedEvent): Promise<void> {

@@ -8,6 +8,9 @@ import { ContactHook, snapshot } from '../hooks/contact-hook';
  * (`message.role`). Returning None means no change.
  */
 export class IntermediateAnalysisHandler {
+  /** The only events it acts on. */
+  static readonly TYPES: readonly ContactEvent['type'][] = ['SessionMessageAdded'];
+
   constructor(private readonly hook: ContactHook) {}
 
   async handle(recorded: RecordedEvent): Promise<void> {
