@@ -109,7 +109,7 @@ export async function startConversationConsumer(bus: EventBus, pool: Pool, handl
   const one = observeDelivery(group, idempotentHandler(pool, group, (event) => handle(event)));
   registerConsumerGroup(group, topics);
   return bus.subscribe({
-    group, topics,
+    group, topics, types: ['SessionMessageAdded'],
     handler: (event, topic) => (event.type === 'SessionMessageAdded' && (event.data as { role?: string }).role === 'contact' ? one(event, topic) : Promise.resolve()),
     onError: (error, event) => logger.error(`failed on ${event.type} ${event.streamId}@${event.revision}: ${(error as Error)?.stack ?? error}`),
   });
@@ -129,7 +129,7 @@ export async function startTranscriptConsumer(bus: EventBus, pool: Pool, project
   const batch = idempotentBatchProjection(pool, group, project);
   registerConsumerGroup(group, topics);
   return bus.subscribe({
-    group, topics,
+    group, topics, types: ['SessionMessageAdded'],
     handler: (event, topic) => (relevant(event) ? one(event, topic) : Promise.resolve()),
     batchHandler: async (items) => {
       const mine = items.filter((i) => relevant(i.event));

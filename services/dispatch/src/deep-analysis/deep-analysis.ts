@@ -42,7 +42,7 @@ export class DeepAnalysis {
     const one = observeDelivery(group, (event) => this.onEnded([event]));
     registerConsumerGroup(group, topics);
     return bus.subscribe({
-      group, topics,
+      group, topics, types: ['CommunicationEnded'],
       handler: (event, topic) => (event.type === 'CommunicationEnded' ? one(event, topic) : Promise.resolve()),
       batchHandler: (items) => this.onEnded(items.map((i) => i.event)),
       onError: (error, event) => this.logger.error(`failed on ${event.type} ${event.streamId}@${event.revision}: ${(error as Error)?.stack ?? error}`),
