@@ -75,6 +75,8 @@ export class DispatchHandler {
           return this.handle(recorded);
         }
         if (Date.now() - claim.updatedAt.getTime() < STALE_SEND_MS) throw new Error(`communication ${communicationId} is being sent by another dispatcher; retrying later`);
+        // The dispatcher that claimed it stopped while sending. What cannot reach anyone twice is started again here.
+        if (this.d.adapters.get(data.channel)?.restartable) return this.owned(started, sessionId);
         await this.d.sessions.close(sessionId, 'error');
         const unknown: DispatchOutcome = { status: 'ERROR', sessionStatus: 'UNKNOWN', result: UNKNOWN_DELIVERY, sessionResults: null };
         await this.end(started, unknown);
@@ -86,7 +88,12 @@ export class DispatchHandler {
       return this.end(started, previous);
     }
 
-    // Owned: send, record, end. A concurrent delivery in this process waits for all of it (until the ledger row is final).
+    return this.owned(started, sessionId);
+  }
+
+  /** Owned: send, record, end. A concurrent delivery in this process waits for all of it (until the ledger row is final). */
+  private async owned(started: RecordedEvent<ContactEvent>, sessionId: string): Promise<void> {
+    const communicationId = (started.data as { communicationId: string }).communicationId;
     const work = this.own(started, sessionId);
     this.inFlight.set(communicationId, work);
     try {

@@ -80,11 +80,16 @@ export async function startDistributed(options: { env?: Record<string, string>; 
   };
   const running = new Map<ServiceName, ServiceProcess[]>(SERVICE_NAMES.map((n) => [n, []]));
   const base = `http://127.0.0.1:${ports.gateway}`;
+  // The process of each service that listens on the address the gateway calls (a Kubernetes Service's endpoint).
+  const holders = new Map<ServiceName, ServiceProcess>();
+  const alive = (p: ServiceProcess | undefined) => Boolean(p && p.child.exitCode === null && !p.child.signalCode);
   const start = (name: ServiceName, extraEnv: Record<string, string> = {}) => {
-    // A second replica of a gRPC service listens elsewhere: the gateway keeps talking to the first address.
-    const replica = running.get(name)!.filter((p) => p.child.exitCode === null && !p.child.signalCode).length;
-    const portEnv = name === 'gateway' ? { PORT: String(ports.gateway) } : replica ? { [`${name.toUpperCase()}_GRPC_URL`]: `127.0.0.1:0` } : {};
+    // Another replica of a gRPC service listens elsewhere while the address's holder lives; a restart after the
+    // holder was killed takes the address over, so the gateway reaches the service again.
+    const holds = !alive(holders.get(name));
+    const portEnv = name === 'gateway' ? { PORT: String(ports.gateway) } : holds ? {} : { [`${name.toUpperCase()}_GRPC_URL`]: `127.0.0.1:0` };
     const p = startService(name, { ...env, ...portEnv, ...extraEnv });
+    if (holds) holders.set(name, p);
     running.get(name)!.push(p);
     return p;
   };

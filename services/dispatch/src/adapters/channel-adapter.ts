@@ -93,6 +93,11 @@ export interface InboundMessage {
  */
 export interface ChannelAdapter {
   readonly channel: string;
+  /**
+   * Starting a communication again reaches no one twice (No Communication sends nothing): a send left
+   * in progress by a dispatcher that died is started again, instead of ending as an unknown delivery.
+   */
+  readonly restartable?: boolean;
   start(request: DispatchRequest): Promise<StartResult>;
   /** Sends the agent's message in an open session (two-way channels); called at most once per message. */
   reply?(session: SessionRecord, text: string, context: { contact: ContactState; messageId: string; integration: IntegrationRecord | null; publicUrl: string }): Promise<{ providerMessageId: string | null }>;

@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '@herald/testing';
 import { rebuild } from '@herald/contact-model';
+import { randomUUID } from 'node:crypto';
 import { DispatchFixture } from '../testing/dispatch-fixture.spec';
 
 // Real PostgreSQL and the embedded bus: the No Communication channel, reached through the dispatch consumer. No provider is involved (nor configured).
@@ -23,6 +24,22 @@ describe('No Communication: a terminal stage that completes at once without cont
   after(() => f.close());
 
   const commIdOf = (e: { data: unknown }) => (e.data as { communicationId: string }).communicationId;
+
+  it('starts again a request whose dispatcher died while it was in progress (nothing was sent to anyone), where a real channel would end it as an unknown delivery', async () => {
+    const stale = async (channel: string) => {
+      const communicationId = randomUUID();
+      // The ledger row a dispatcher killed -9 between its claim and its outcome leaves, its heartbeat long stopped.
+      await f.db.pool.query(`insert into dispatch_send_ledger (communication_id, workspace_id, channel, state, updated_at) values ($1, $2, $3, 'sending', now() - interval '1 hour')`,
+        [communicationId, f.ws, channel]);
+      return communicationId;
+    };
+    const again = await f.started(campaignId, 'Done', 'no_communication', { email: 'ann@example.com' }, { communicationId: await stale('no_communication') });
+    const ends = await eventually(async () => ((await f.ends(again.streamId)).length ? f.ends(again.streamId) : undefined), { what: 'the end' });
+    assert.deepEqual(ends.map((e) => [e.status, e.sessionStatus]), [['COMPLETED', 'NO_COMMUNICATION']]);
+    const mail = await f.started(campaignId, 'Test', 'email_notification', { email: 'bob@example.com' }, { variant: 'mail', communicationId: await stale('email_notification') });
+    const mailEnds = await eventually(async () => ((await f.ends(mail.streamId)).length ? f.ends(mail.streamId) : undefined), { what: 'the end' });
+    assert.deepEqual(mailEnds.map((e) => [e.status, e.sessionStatus]), [['ERROR', 'UNKNOWN']]);
+  });
 
   it('ends the communication COMPLETED as soon as its request is consumed, opening no session and sending nothing', async () => {
     const start = await f.started(campaignId, 'Done', 'no_communication', { email: 'ann@example.com', phone: '+15550001' });

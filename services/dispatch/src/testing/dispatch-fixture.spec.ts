@@ -58,10 +58,10 @@ export class DispatchFixture {
 
   /** A contact with one communication started on `stageName` (as the scheduler appends it); returns the CommunicationStarted event. */
   async started(campaignId: string, stageName: string, channel: string, contact: { key?: string; name?: string | null; email?: string | null; phone?: string | null; parameters?: JsonObject } = {},
-    extra: { agent?: string | null; variant?: string | null } = {}): Promise<RecordedEvent> {
+    extra: { agent?: string | null; variant?: string | null; communicationId?: string } = {}): Promise<RecordedEvent> {
     const key = contact.key ?? `o:${randomUUID().slice(0, 8)}`;
     const stream = contactStreamId(campaignId, key);
-    const commId = randomUUID();
+    const commId = extra.communicationId ?? randomUUID();
     const meta = { workspaceId: this.ws };
     await this.store.append(stream, [
       newEvent('ContactCreated', { campaignId, key, objectId: key, externalId: null, name: contact.name ?? 'Ann Lee', email: contact.email ?? null, phone: contact.phone ?? null, parameters: contact.parameters ?? {}, uploadId: null, row: 2 }, meta),
