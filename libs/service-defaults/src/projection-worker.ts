@@ -30,10 +30,10 @@ export interface ConsumerSpec {
   /** Called after each applied event, e.g. to wake a timer loop. */
   after?: (event: RecordedEvent) => void;
   /**
-   * The event types the consumer acts on, when it ignores every other. The others are passed over
-   * before the idempotency wrapper: no progress is read or written for them (a redelivered one is
-   * passed over again), which spares the database a progress upsert per contact stream and group for
-   * events the group never uses (an upload's ContactCreated for the Aggregation hook's group).
+   * The event types the consumer acts on, when it ignores every other. The bus passes over the others
+   * (BusSubscribeOptions.types) before the idempotency wrapper: no progress is read or written for
+   * them, which spares the database a progress upsert per contact stream and group for events the
+   * group never uses (an upload's ContactCreated for the Aggregation hook's group).
    */
   types?: readonly string[];
 }
@@ -44,7 +44,6 @@ export async function startConsumer(bus: EventBus, pool: Pool, given: ConsumerSp
     ? { ...given, handleBatch: inLanes(given.handle, given.concurrency) }
     : given;
   const logger = new Logger(spec.group);
-  const wanted = spec.types ? new Set(spec.types) : null;
   const inner = spec.project
     ? idempotentProjection(pool, spec.group, spec.project)
     : idempotentHandler(pool, spec.group, spec.handle ?? ((event, topic) => spec.handleBatch!([{ event, topic }])));
@@ -57,16 +56,13 @@ export async function startConsumer(bus: EventBus, pool: Pool, given: ConsumerSp
     types: spec.types,
     // A consumer span (parent: the message's trace context) and the per-group counters.
     handler: observeDelivery(spec.group, async (event, topic) => {
-      if (wanted && !wanted.has(event.type)) return;
       await inner(event, topic);
       spec.after?.(event);
     }),
     // Read models apply a batch per transaction (one commit per batch); handlers with effects of their own go one by one unless they take batches.
     ...(batch ? {
       maxBatchSize: spec.maxBatchSize,
-      batchHandler: async (all: readonly { event: RecordedEvent; topic: string }[]) => {
-        const items = wanted ? all.filter((i) => wanted.has(i.event.type)) : all;
-        if (!items.length) return;
+      batchHandler: async (items: readonly { event: RecordedEvent; topic: string }[]) => {
         await batch(items);
         for (const { event } of items) spec.after?.(event);
       },

@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { TOPICS, type RecordedEvent } from '@herald/contracts';
-import { idempotentBatchProjection, idempotentHandler, idempotentProjection, type BusSubscription, type EventBus } from '@herald/bus';
+import { idempotentHandler, type BusSubscription, type EventBus } from '@herald/bus';
 import type { PoolClient } from 'pg';
 import { heraldMetrics, observeDelivery, registerConsumerGroup } from '@herald/observability';
+import { startConsumer } from '@herald/service-defaults';
 
 export interface SendersSpec {
   readonly group: string;
@@ -115,26 +116,7 @@ export async function startConversationConsumer(bus: EventBus, pool: Pool, handl
   });
 }
 
-/**
- * The transcript read model (dispatch.session-transcripts) reads
- * SessionMessageAdded only: other events pass without a transaction or
- * progress row of their own.
- */
-export async function startTranscriptConsumer(bus: EventBus, pool: Pool, project: (event: RecordedEvent, topic: string, client: PoolClient) => Promise<void>): Promise<BusSubscription> {
-  const group = 'dispatch.session-transcripts';
-  const logger = new Logger(group);
-  const topics = [TOPICS.contactEvents];
-  const relevant = (event: RecordedEvent) => event.type === 'SessionMessageAdded';
-  const one = observeDelivery(group, idempotentProjection(pool, group, project));
-  const batch = idempotentBatchProjection(pool, group, project);
-  registerConsumerGroup(group, topics);
-  return bus.subscribe({
-    group, topics, types: ['SessionMessageAdded'],
-    handler: (event, topic) => (relevant(event) ? one(event, topic) : Promise.resolve()),
-    batchHandler: async (items) => {
-      const mine = items.filter((i) => relevant(i.event));
-      if (mine.length) await batch(mine);
-    },
-    onError: (error, event) => logger.error(`failed on ${event.type} ${event.streamId}@${event.revision}: ${(error as Error)?.stack ?? error}`),
-  });
+/** The transcript read model (dispatch.session-transcripts): SessionMessageAdded only, the other events passed over by the bus. */
+export function startTranscriptConsumer(bus: EventBus, pool: Pool, project: (event: RecordedEvent, topic: string, client: PoolClient) => Promise<void>): Promise<BusSubscription> {
+  return startConsumer(bus, pool, { group: 'dispatch.session-transcripts', topics: [TOPICS.contactEvents], types: ['SessionMessageAdded'], project });
 }
