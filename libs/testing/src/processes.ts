@@ -14,8 +14,7 @@ const handedOut = new Set<number>();
  * port (EADDRINUSE). The test process never hands the same port out twice.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
-  const from = 10_000, to = Math.max(from + 1_000, low - 1);
+  const from = 10_000, to = Math.max(from + 1_000, EPHEMERAL_LOW - 1);
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = from + Math.floor(Math.random() * (to - from));
     if (handedOut.has(port) || !(await bindable(port))) continue;
@@ -25,13 +24,14 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port found in ${from}-${to}`);
 }
 
-function ephemeralRange(): [number, number] {
+/** The lowest port of the kernel's ephemeral range (Linux's default where it cannot be read). */
+const EPHEMERAL_LOW = (() => {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low > 0 && high >= low) return [low, high];
-  } catch { /* not Linux: the usual default */ }
-  return [32768, 60999];
-}
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 0) return low;
+  } catch { /* not Linux */ }
+  return 32768;
+})();
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
