@@ -6,7 +6,7 @@ import { decodeEvent, encodeEvent } from './kafka-codec';
 import { handleBatch } from './kafka-batch';
 import { handleChunks } from './kafka-chunks';
 import { relayMessages } from './relay';
-import { streamPrefixesFor } from './store-bus';
+import { storeFilterFor, streamPrefixesFor } from './store-bus';
 
 const recorded = (streamId: string, revision: number, type = 'Thing', data: unknown = {}, extra: object = {}): RecordedEvent => ({
   ...newEvent(type, data, { workspaceId: 'ws-1', ...extra }),
@@ -61,6 +61,15 @@ describe('routing', () => {
     assert.deepEqual(streamPrefixesFor('contact.events'), ['contact-']);
     assert.deepEqual(streamPrefixesFor('dispatch.requests.email_notification'), ['contact-']);
     assert.deepEqual(streamPrefixesFor('dispatch.status'), []);
+  });
+
+  it('lets the store filter by event type: the subscriber\'s types, and CommunicationStarted alone for dispatch requests', () => {
+    assert.deepEqual(storeFilterFor(['contact.events']), { streamPrefixes: ['contact-'], types: undefined });
+    assert.deepEqual(storeFilterFor(['contact.events'], ['A', 'B', 'A']), { streamPrefixes: ['contact-'], types: ['A', 'B'] });
+    assert.deepEqual(storeFilterFor(['dispatch.requests.sms', 'dispatch.requests.email']), { streamPrefixes: ['contact-'], types: ['CommunicationStarted'] });
+    assert.deepEqual(storeFilterFor(['dispatch.requests.sms'], ['CommunicationStarted', 'X']), { streamPrefixes: ['contact-'], types: ['CommunicationStarted'] });
+    assert.deepEqual(storeFilterFor(['dispatch.requests.sms'], ['X']).types, []);
+    assert.deepEqual(storeFilterFor(['dispatch.requests.sms', 'contact.events']).types, undefined);
   });
 });
 

@@ -14,8 +14,25 @@ export interface StoreBusSubscription extends BusSubscription {
 /** The streams whose events can land on a topic: lets the store filter in SQL. */
 export function streamPrefixesFor(topic: string): string[] {
   if (topic === TOPICS.campaignEvents) return ['campaign-'];
-  if (topic === TOPICS.contactEvents || topic.startsWith('dispatch.requests.')) return ['contact-'];
+  if (topic === TOPICS.contactEvents || isDispatchRequests(topic)) return ['contact-'];
   return [];
+}
+
+/**
+ * What the store can filter on for a subscription, before any row reaches
+ * Node: stream prefixes from the topics, and event types from the
+ * subscriber's `types` and from the topics (dispatch.requests.* carry only
+ * CommunicationStarted). `types` undefined means every type.
+ */
+export function storeFilterFor(topics: readonly string[], types?: readonly string[]): { streamPrefixes: string[]; types?: string[] } {
+  const streamPrefixes = [...new Set(topics.flatMap(streamPrefixesFor))];
+  const routed = topics.every(isDispatchRequests) ? ['CommunicationStarted'] : undefined;
+  if (!types) return { streamPrefixes, types: routed };
+  return { streamPrefixes, types: routed ? types.filter((t) => routed.includes(t)) : [...new Set(types)] };
+}
+
+function isDispatchRequests(topic: string): boolean {
+  return topic.startsWith('dispatch.requests.');
 }
 
 /**
@@ -36,20 +53,18 @@ export class StoreBus implements EventBus {
 
   async subscribe(options: BusSubscribeOptions): Promise<StoreBusSubscription> {
     const topics = new Set(options.topics);
-    const prefixes = [...new Set(options.topics.flatMap(streamPrefixesFor))];
-    if (!prefixes.length) {
+    const filter = storeFilterFor(options.topics, options.types);
+    if (!filter.streamPrefixes.length || filter.types?.length === 0) {
       // Topics no stored event is routed to (e.g. dispatch.status, written by external adapters on Kafka only).
       return { close: async () => undefined, caughtUp: async () => undefined };
     }
-    const wanted = options.types ? new Set(options.types) : null;
     const subscription = await this.store.subscribe({
       name: `bus:${options.group}`,
-      streamPrefixes: prefixes,
+      ...filter,
       batchSize: this.options.batchSize,
       handler: async (events) => {
         const items: { event: RecordedEvent; topic: string }[] = [];
         for (const event of events) {
-          if (wanted && !wanted.has(event.type)) continue;
           for (const topic of topicsFor(event)) if (topics.has(topic)) items.push({ event, topic });
         }
         if (options.batchHandler) {

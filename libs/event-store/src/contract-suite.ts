@@ -130,6 +130,30 @@ export function eventStoreContract(name: string, createFixture: () => Promise<St
       assert.equal(await store.headPosition(), all[2].position);
     });
 
+    it('filters the global log and a subscription by event type, and moves the checkpoint past the rest', async () => {
+      const start = await store.headPosition();
+      const prefix = `typed${randomUUID().slice(0, 8)}-`;
+      await store.append(`${prefix}1`, [ev('Keep', { i: 1 }), ev('Skip'), ev('Other'), ev('Keep', { i: 2 })], 'no_stream');
+      await store.append(`${prefix}2`, [ev('Skip'), ev('Skip')], 'no_stream');
+      await store.append(`${prefix}3`, Array.from({ length: 7 }, (_, i) => ev('Keep', { i: i + 3 })), 'no_stream');
+      await store.append(`${prefix}2`, [ev('Skip')], 1);
+      const read = await store.readAll({ after: start, maxCount: 100, streamPrefixes: [prefix], types: ['Keep', 'Other'] });
+      assert.deepEqual(read.map((e) => e.type), ['Keep', 'Other', 'Keep', ...Array(7).fill('Keep')]);
+      const name = `typed-${randomUUID()}`;
+      const seen: string[] = [];
+      const sub = await store.subscribe({ name, streamPrefixes: [prefix], types: ['Keep'], batchSize: 2, handler: async (e) => void seen.push(...e.map((x) => `${x.type}${(x.data as { i: number }).i}`)) });
+      await sub.caughtUp();
+      await sub.close();
+      assert.deepEqual(seen, Array.from({ length: 9 }, (_, i) => `Keep${i + 1}`));
+      // Reopened after the trailing Skips: nothing is delivered again, and a new Keep is.
+      await store.append(`${prefix}2`, [ev('Keep', { i: 10 })], 2);
+      const again: string[] = [];
+      const sub2 = await store.subscribe({ name, streamPrefixes: [prefix], types: ['Keep'], handler: async (e) => void again.push(...e.map((x) => `${x.type}${(x.data as { i: number }).i}`)) });
+      await sub2.caughtUp();
+      await sub2.close();
+      assert.deepEqual(again, ['Keep10']);
+    });
+
     it('delivers every event exactly once, in order, to a subscription while writers race', async () => {
       const start = await store.headPosition();
       const seen: RecordedEvent[] = [];

@@ -25,15 +25,21 @@ export interface StreamAppend {
 export interface ReadAllOptions {
   /** Read events whose position is strictly greater than this (0 = from the start). */
   readonly after: number;
+  /** And not greater than this: bounds the part of the log one read scans when the filters match little of it. */
+  readonly until?: number;
   readonly maxCount: number;
   /** Only streams whose id starts with one of these prefixes (e.g. 'contact-'). */
   readonly streamPrefixes?: readonly string[];
+  /** Only events of these types (the store filters before anything is decoded). */
+  readonly types?: readonly string[];
 }
 
 export interface SubscriptionOptions {
   /** Durable checkpoint name: a restarted subscription resumes after the last acknowledged position. */
   readonly name: string;
   readonly streamPrefixes?: readonly string[];
+  /** Only events of these types reach the handler; the checkpoint passes over the others. */
+  readonly types?: readonly string[];
   readonly batchSize?: number;
   /** Called with events in global order; the checkpoint moves only after it resolves. */
   readonly handler: (events: readonly RecordedEvent[]) => Promise<void>;

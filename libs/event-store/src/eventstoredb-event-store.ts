@@ -179,8 +179,9 @@ export class EventStoreDbEventStore implements EventStore {
         if (!e.event) continue;
         const position = positionOf(e);
         last = position;
+        if (options.until !== undefined && position > options.until) return out;
         // Reading from a position includes the event at it: "after" excludes it.
-        if (position <= options.after || !isHeraldEvent(e) || !matchesPrefixes(e.event.streamId, options.streamPrefixes)) continue;
+        if (position <= options.after || !isHeraldEvent(e) || !matchesPrefixes(e.event.streamId, options.streamPrefixes) || (options.types && !options.types.includes(e.event.type))) continue;
         out.push(toRecorded(e));
         if (out.length >= options.maxCount) return out;
       }

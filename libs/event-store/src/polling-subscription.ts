@@ -26,6 +26,7 @@ export class PollingSubscription implements Subscription {
     private readonly checkpoints: Checkpoints,
     private readonly options: SubscriptionOptions,
     private readonly pollIntervalMs: number,
+    private readonly scanWindow: number,
   ) {}
 
   static async start(args: {
@@ -33,9 +34,14 @@ export class PollingSubscription implements Subscription {
     checkpoints: Checkpoints;
     options: SubscriptionOptions;
     pollIntervalMs: number;
+    /**
+     * Positions one read covers at most, for a store whose positions are dense (one per event, as in
+     * PostgreSQL); none for a store whose positions are byte offsets (EventStoreDB).
+     */
+    scanWindow?: number;
     listen?: (onNotify: () => void) => Promise<() => Promise<void>>;
   }): Promise<PollingSubscription> {
-    const sub = new PollingSubscription(args.store, args.checkpoints, args.options, args.pollIntervalMs);
+    const sub = new PollingSubscription(args.store, args.checkpoints, args.options, args.pollIntervalMs, args.scanWindow ?? Infinity);
     sub.position = await args.checkpoints.load();
     if (args.listen) {
       try {
@@ -71,20 +77,32 @@ export class PollingSubscription implements Subscription {
 
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 500;
+    const scanWindow = Math.max(this.scanWindow, batchSize * 4);
+    // The window of the next read: twice the positions the last full page took, up to scanWindow
+    // (a page of a dense group reads about 2 pages' rows, not the whole window).
+    let span = scanWindow;
     let failures = 0;
+    let behind = false;
     while (!this.stopped) {
       let events: RecordedEvent[] = [];
       try {
         this.pending = false;
         const head = await this.store.headPosition();
-        events = await this.store.readAll({ after: this.position, maxCount: batchSize, streamPrefixes: this.options.streamPrefixes });
-        if (events.length) {
-          await this.options.handler(events);
-          this.position = events[events.length - 1].position;
-          await this.checkpoints.save(this.position);
-        } else if (head > this.position) {
-          // Nothing of ours up to the head: skip ahead so caughtUp() resolves.
-          this.position = head;
+        // One read scans a bounded window of the log, whatever the filters match: a group that wants
+        // few of the events (one type among many) would otherwise scan the whole backlog on every page.
+        const until = Math.min(head, this.position + span);
+        events = await this.store.readAll({
+          after: this.position, until, maxCount: batchSize, streamPrefixes: this.options.streamPrefixes, types: this.options.types,
+        });
+        if (events.length) await this.options.handler(events);
+        // A short page holds everything of ours up to `until` (appends commit in position order, and
+        // the head was read before): skip over the rest, so it is not scanned again.
+        const full = events.length === batchSize;
+        const next = full ? events[events.length - 1].position : until;
+        span = full ? Math.min(scanWindow, Math.max(batchSize, 2 * (next - this.position))) : Math.min(scanWindow, 2 * span);
+        behind = next < head;
+        if (next > this.position) {
+          this.position = next;
           await this.checkpoints.save(this.position);
         }
         failures = 0;
@@ -95,7 +113,7 @@ export class PollingSubscription implements Subscription {
         await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
         continue;
       }
-      if (events.length < batchSize && !this.pending) await this.sleep(this.pollIntervalMs);
+      if (!behind && !this.pending) await this.sleep(this.pollIntervalMs);
     }
   }
 

@@ -34,6 +34,13 @@ insert into herald_log_head (id, position) values (true, 0) on conflict do nothi
 create table if not exists herald_checkpoints (name text primary key, position bigint not null, updated_at timestamptz not null default now());
 `;
 
+/**
+ * Positions a subscription's read covers at most. The planner cannot know how few rows of a window
+ * a type filter keeps, and without a bound it may read every row after the checkpoint to return one
+ * page: a backlog would then cost its square.
+ */
+const SCAN_WINDOW = 10_000;
+
 type Row = {
   position: string;
   stream_id: string;
@@ -49,16 +56,16 @@ export const NOTIFY_CHANNEL = 'herald_events';
 export class PostgresEventStore implements EventStore {
   private constructor(
     private readonly pool: Pool,
-    private readonly options: { pollIntervalMs: number; notify: boolean },
+    private readonly options: { pollIntervalMs: number; notify: boolean; scanWindow: number },
   ) {}
 
   /** Creates the schema when missing. Safe to call from several processes at once. */
-  static async create(pool: Pool, options: { pollIntervalMs?: number; notify?: boolean } = {}): Promise<PostgresEventStore> {
+  static async create(pool: Pool, options: { pollIntervalMs?: number; notify?: boolean; scanWindow?: number } = {}): Promise<PostgresEventStore> {
     await withTransaction(pool, async (client) => {
       await client.query(`select pg_advisory_xact_lock(hashtext('herald_events_schema'))`);
       await client.query(SCHEMA);
     });
-    return new PostgresEventStore(pool, { pollIntervalMs: options.pollIntervalMs ?? 250, notify: options.notify ?? true });
+    return new PostgresEventStore(pool, { pollIntervalMs: options.pollIntervalMs ?? 250, notify: options.notify ?? true, scanWindow: options.scanWindow ?? SCAN_WINDOW });
   }
 
   async append(streamId: string, events: readonly Event[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
@@ -186,11 +193,24 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    const prefixes = options.streamPrefixes?.map((p) => `${escapeLike(p)}%`);
+    const params: unknown[] = [options.after, options.maxCount];
+    let where = '';
+    if (options.until !== undefined) {
+      params.push(options.until);
+      where += ` and position <= $${params.length}`;
+    }
+    if (options.streamPrefixes) {
+      params.push(options.streamPrefixes.map((p) => `${escapeLike(p)}%`));
+      where += ` and stream_id like any($${params.length}::text[])`;
+    }
+    if (options.types) {
+      params.push(options.types);
+      where += ` and type = any($${params.length}::text[])`;
+    }
     const { rows } = await this.pool.query<Row>(
       `select position, stream_id, revision, event_id, type, data, metadata from herald_events
-       where position > $1 ${prefixes ? 'and stream_id like any($3::text[])' : ''} order by position limit $2`,
-      prefixes ? [options.after, options.maxCount, prefixes] : [options.after, options.maxCount],
+       where position > $1${where} order by position limit $2`,
+      params,
     );
     return rows.map(toRecorded);
   }
@@ -219,6 +239,7 @@ export class PostgresEventStore implements EventStore {
       checkpoints,
       options,
       pollIntervalMs: this.options.pollIntervalMs,
+      scanWindow: this.options.scanWindow,
       listen: this.options.notify ? (onNotify) => listen(this.pool, onNotify) : undefined,
     });
   }

@@ -117,6 +117,7 @@ export async function startConversationConsumer(bus: EventBus, pool: Pool, handl
 }
 
 /** The transcript read model (dispatch.session-transcripts): SessionMessageAdded only, the other events passed over by the bus. */
-export function startTranscriptConsumer(bus: EventBus, pool: Pool, project: (event: RecordedEvent, topic: string, client: PoolClient) => Promise<void>): Promise<BusSubscription> {
-  return startConsumer(bus, pool, { group: 'dispatch.session-transcripts', topics: [TOPICS.contactEvents], types: ['SessionMessageAdded'], project });
+export function startTranscriptConsumer(bus: EventBus, pool: Pool, project: (event: RecordedEvent, topic: string, client: PoolClient) => Promise<void>,
+  projectMany?: (items: readonly { event: RecordedEvent; topic: string }[], client: PoolClient) => Promise<void>): Promise<BusSubscription> {
+  return startConsumer(bus, pool, { group: 'dispatch.session-transcripts', topics: [TOPICS.contactEvents], types: ['SessionMessageAdded'], project, projectMany });
 }

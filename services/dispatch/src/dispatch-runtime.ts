@@ -31,7 +31,7 @@ import { Conversations } from './sessions/conversations';
 import { OptOuts } from './sessions/opt-outs';
 import { SESSIONS_SCHEMA, SessionStore } from './sessions/session-store';
 import { SilenceTimer } from './sessions/silence-timer';
-import { projectTranscript } from './sessions/transcript-projection';
+import { projectTranscript, projectTranscriptMany } from './sessions/transcript-projection';
 import { Unsubscribe } from './webhooks/unsubscribe';
 import { ANALYSIS_SCHEMA } from './deep-analysis/analysis-schema';
 import type { AnalysisWorkerOptions } from './deep-analysis/analysis-worker';
@@ -141,7 +141,7 @@ export class DispatchRuntime {
       concurrency: this.options.senderConcurrency ?? SENDER_CONCURRENCY,
     }));
     subscriptions.push(await startConversationConsumer(bus, pool, (event) => this.conversations.onEvent(event)));
-    subscriptions.push(await startTranscriptConsumer(bus, pool, projectTranscript));
+    subscriptions.push(await startTranscriptConsumer(bus, pool, projectTranscript, projectTranscriptMany));
     subscriptions.push(await this.analysis.subscribe(bus));
     this.analysis.worker.start();
     const timer = new SilenceTimer(this.conversations, this.sessions, options.silenceCheckMs);
