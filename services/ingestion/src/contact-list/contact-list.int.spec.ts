@@ -48,6 +48,40 @@ describe('the contacts list (real PostgreSQL)', () => {
     assert.deepEqual(await all({}, 3), ['o:k00', 'o:k01', 'o:k02', 'o:k03', 'o:k04', 'o:k05', 'o:k06', 'o:k07', 'o:k08', 'o:k09']);
   });
 
+  it('pages filters that match often (the ordered walk fills the page) and seldom (the filters\' own indexes), same rows either way', async () => {
+    // 3,000 contacts of another campaign: keys in the reverse of creation order; every third one a Garcia;
+    // outcome UNCERTAIN for the first 2,500 keys (more than a walk reads), then SUCCESS and NEGATIVE in turn.
+    const C3 = '00000000-0000-4000-8000-0000000000c3';
+    const n = 3000;
+    await db.pool.query(
+      `insert into contact_list (campaign_id, contact_key, workspace_id, name, outcome, created_at)
+       select $1, 'o:n' || lpad(i::text, 4, '0'), 'w1', 'Person ' || i || case when i % 3 = 0 then ' Garcia' else '' end,
+              case when i < 2500 then 'UNCERTAIN' when i % 2 = 1 then 'SUCCESS' else 'NEGATIVE' end, timestamptz '2026-05-01' - (i || ' seconds')::interval
+         from generate_series(0, $2::int - 1) as i`, [C3, n]);
+    const rows = Array.from({ length: n }, (_, i) => ({
+      key: `o:n${String(i).padStart(4, '0')}`, garcia: i % 3 === 0, outcome: i < 2500 ? 'UNCERTAIN' : i % 2 === 1 ? 'SUCCESS' : 'NEGATIVE',
+    }));
+    const pages = async (filter: Parameters<typeof listContacts>[3], size: number) => {
+      const keys: string[] = [];
+      for (let next: string | undefined, i = 0; i < 1000; i++) {
+        const page = await listContacts(db.pool, 'w1', C3, { ...filter, after: next, limit: size });
+        keys.push(...page.items.map((c) => c.key));
+        if (!page.next) return keys;
+        next = page.next;
+      }
+      throw new Error('the pages never ended');
+    };
+    const byKey = (keep: (r: (typeof rows)[number]) => boolean) => rows.filter(keep).map((r) => r.key);
+    const byCreation = (keep: (r: (typeof rows)[number]) => boolean) => byKey(keep).reverse();
+    assert.deepEqual(await pages({ name: 'garcia' }, 50), byKey((r) => r.garcia));
+    assert.deepEqual(await pages({ outcome: 'SUCCESS' }, 20), byKey((r) => r.outcome === 'SUCCESS'));
+    assert.deepEqual(await pages({ outcome: 'SUCCESS', name: 'GARCIA' }, 7), byKey((r) => r.outcome === 'SUCCESS' && r.garcia));
+    const range = { createdFrom: '2026-04-01T00:00:00Z', createdTo: '2026-05-02T00:00:00Z' };
+    assert.deepEqual(await pages({ ...range, outcome: 'NEGATIVE' }, 30), byCreation((r) => r.outcome === 'NEGATIVE'));
+    assert.deepEqual(await pages({ ...range, outcome: 'UNCERTAIN', name: 'garcia' }, 100), byCreation((r) => r.outcome === 'UNCERTAIN' && r.garcia));
+    assert.deepEqual(await pages({ outcome: 'ERROR', name: 'garcia' }, 10), []);
+  });
+
   it('refuses a cursor that is not one of this ordering, naming the field', async () => {
     await assert.rejects(listContacts(db.pool, 'w1', CAMPAIGN, { createdFrom: '2026-03-01', after: 'o:k03' }),
       (e: unknown) => e instanceof DomainError && e.field === 'after');

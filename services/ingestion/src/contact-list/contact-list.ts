@@ -35,8 +35,14 @@ create index if not exists contact_list_outcome on contact_list (campaign_id, ou
 export async function ensureContactListIndexes(pool: Pool): Promise<boolean> {
   try {
     await pool.query('create extension if not exists pg_trgm');
+    // With btree_gin (contrib too), the name index carries the campaign and the outcome: one index scan
+    // answers "outcome X and name contains Y" in a campaign, where two indexes would be ANDed.
+    const combined = await pool.query('create extension if not exists btree_gin').then(() => true, () => false);
+    if (combined) {
+      await pool.query(`create index if not exists contact_list_name_outcome_trgm on contact_list using gin (campaign_id, outcome, lower(name) gin_trgm_ops);
+        drop index if exists contact_list_name_trgm`);
+    } else await pool.query('create index if not exists contact_list_name_trgm on contact_list using gin (lower(name) gin_trgm_ops)');
     await pool.query(`
-      create index if not exists contact_list_name_trgm on contact_list using gin (lower(name) gin_trgm_ops);
       create index if not exists contact_list_email_trgm on contact_list using gin (lower(email) gin_trgm_ops);
       create index if not exists contact_list_phone_trgm on contact_list using gin (phone gin_trgm_ops);
       create index if not exists contact_list_external_trgm on contact_list using gin (lower(external_id) gin_trgm_ops);
@@ -167,6 +173,35 @@ function date(field: string, value: string | undefined): Date | null {
  * outside it. Cursor paging: Load More passes `next` as `after` (a key, or
  * `t:<microseconds since 1970>:<key>` in creation order; opaque to callers).
  */
+/** Rows an ordered walk reads before a filtered page gives up on it (see pageOf). */
+const WALK_BUDGET = 2000;
+
+/**
+ * One page: `where` (workspace, campaign, cursor, creation range: what the order's index walks) and
+ * `filters` (contains, outcome). Without filters, the index walk in list order. With filters, the
+ * walk is the best plan when they match often (the page fills after a few rows) and the worst when
+ * they match seldom or never (it reads the whole campaign or range), and PostgreSQL cannot tell the
+ * two apart when filters are correlated. So the walk runs first over at most WALK_BUDGET rows; when
+ * that does not fill the page, the same query runs with the order written so that no index can
+ * serve it, and PostgreSQL takes the filters' own indexes (trigram, outcome) and sorts what they
+ * found. Both orders are the same (`+ interval '0'` and `|| ''` change no value or collation).
+ */
+async function pageOf(pool: Pool, where: string[], filters: string[], params: unknown[], byCreation: boolean,
+  limit: number): Promise<Record<string, any>[]> {
+  const order = byCreation ? 'created_at, contact_key' : 'contact_key';
+  const select = `select *, (extract(epoch from created_at) * 1000000)::bigint::text as created_us from contact_list`;
+  const n = params.length + 1;
+  // The system scope, with the workspace in the where clause: below row-level security PostgreSQL may not use the
+  // trigram indexes for LIKE (not leakproof), and Contact Filters over a million contacts would scan them all (docs/security.md).
+  if (!filters.length) return (await pool.query(`${select} where ${where.join(' and ')} order by ${order} limit $${n}`, [...params, limit + 1])).rows;
+  const walked = await pool.query(
+    `select * from (${select} where ${where.join(' and ')} order by ${order} limit $${n + 1}) walk
+      where ${filters.join(' and ')} order by ${order} limit $${n}`, [...params, limit + 1, WALK_BUDGET]);
+  if (walked.rows.length > limit) return walked.rows;
+  const unindexed = byCreation ? `created_at + interval '0', contact_key || ''` : `contact_key || ''`;
+  return (await pool.query(`${select} where ${[...where, ...filters].join(' and ')} order by ${unindexed} limit $${n}`, [...params, limit + 1])).rows;
+}
+
 export async function listContacts(pool: Pool, workspaceId: string, campaignId: string, page: ContactPage): Promise<{ items: ContactSummary[]; next: string | null }> {
   const limit = Math.min(Math.max(page.limit ?? 50, 1), 500);
   const from = date('createdFrom', page.createdFrom);
@@ -186,6 +221,7 @@ export async function listContacts(pool: Pool, workspaceId: string, campaignId: 
     params.push(m[1], m[2]);
     where.push(`(created_at, contact_key) > (timestamptz 'epoch' + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length})`);
   } else if (cursor) add((n) => `contact_key > $${n}`, cursor);
+  const keyed = where.length;
   if (page.name) add((n) => `lower(name) like $${n}`, like(page.name));
   if (page.email) add((n) => `lower(email) like $${n}`, like(page.email));
   if (page.phone) add((n) => `phone like $${n}`, like(page.phone));
@@ -194,14 +230,10 @@ export async function listContacts(pool: Pool, workspaceId: string, campaignId: 
     if (!OUTCOMES.includes(page.outcome)) throw invalid('outcome', `must be one of ${OUTCOMES.join(', ')}`);
     add((n) => `outcome = $${n}`, page.outcome);
   }
+  const filters = where.splice(keyed);
   if (from) add((n) => `created_at >= $${n}`, from);
   if (to) add((n) => `created_at < $${n}`, to);
-  params.push(limit + 1);
-  // The system scope, with the workspace in the where clause: below row-level security PostgreSQL may not use the
-  // trigram indexes for LIKE (not leakproof), and Contact Filters over a million contacts would scan them all (docs/security.md).
-  const { rows } = await pool.query(
-    `select *, (extract(epoch from created_at) * 1000000)::bigint::text as created_us from contact_list
-      where ${where.join(' and ')} order by ${byCreation ? 'created_at, contact_key' : 'contact_key'} limit $${params.length}`, params);
+  const rows = await pageOf(pool, where, filters, params, byCreation, limit);
   const items: ContactSummary[] = rows.slice(0, limit).map((r) => ({
     key: r.contact_key, name: r.name, email: r.email, phone: r.phone, externalId: r.external_id, currentStage: r.current_stage,
     outcome: r.outcome, communications: r.communications, createdAt: new Date(r.created_at).toISOString(),
