@@ -123,6 +123,7 @@ async function main(): Promise<void> {
   const stand = await standIns();
   const rt = new DispatchRuntime({ pool: db.pool, store, box: SecretBox.fromKey(randomBytes(32)), publicUrl: 'http://herald.bench' });
   const bus = new StoreBus(store);
+  let counting: pg.Client | undefined;
   try {
     await rt.ensureSchema();
     await rt.start();
@@ -172,14 +173,15 @@ async function main(): Promise<void> {
      * PostgreSQL more CPU as the log grows than dispatch itself, and the machine has two cores. On a
      * connection of its own without parallel workers (a count would start two every poll).
      */
-    const counting = new pg.Client({ connectionString: db.url });
-    await counting.connect();
-    await counting.query('SET max_parallel_workers_per_gather = 0');
+    const client = new pg.Client({ connectionString: db.url });
+    counting = client;
+    await client.connect();
+    await client.query('SET max_parallel_workers_per_gather = 0');
     const counter = (prefix: string, condition: string) => {
       let after = 0;
       let total = 0;
       return async () => {
-        const { rows } = await counting.query<{ n: string; last: string | null }>(
+        const { rows } = await client.query<{ n: string; last: string | null }>(
           `SELECT count(*) AS n, max(position) AS last FROM herald_events WHERE position > $1 AND ${condition} AND stream_id LIKE $2`,
           [after, `contact-${campaignId}-${prefix}%`]);
         total += Number(rows[0].n);
@@ -271,8 +273,8 @@ async function main(): Promise<void> {
     console.log(`  dispatch (consumer, ledger, rebuilt, session opened, scripted agent, adapter, opening recorded): ${fmt(rate(N, best.wa))} messages/s (${list('wa')})`);
     console.log(`  ratio dispatch / raw: ${(best.rawWa / best.wa).toFixed(2)} (target >= 0.8)`);
     console.log(`\nload average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    await counting.end();
   } finally {
+    await counting?.end();
     await bus.close();
     await rt.close();
     await store.close();

@@ -145,7 +145,7 @@ export function eventStoreContract(name: string, createFixture: () => Promise<St
       await sub.caughtUp();
       await sub.close();
       assert.deepEqual(seen, Array.from({ length: 9 }, (_, i) => `Keep${i + 1}`));
-      // Reopened after the trailing Skips: nothing is delivered again, and a new Keep is.
+      // Subscribed again under the same name, after the trailing Skips: nothing is delivered twice, and a new Keep is.
       await store.append(`${prefix}2`, [ev('Keep', { i: 10 })], 2);
       const again: string[] = [];
       const sub2 = await store.subscribe({ name, streamPrefixes: [prefix], types: ['Keep'], handler: async (e) => void again.push(...e.map((x) => `${x.type}${(x.data as { i: number }).i}`)) });

@@ -166,13 +166,6 @@ function date(field: string, value: string | undefined): Date | null {
   return d;
 }
 
-/**
- * One page of the list, in key order, or with a creation-date filter in
- * creation order (then key): the date range is then one index range walked
- * in order, where key order would have to pass over every contact created
- * outside it. Cursor paging: Load More passes `next` as `after` (a key, or
- * `t:<microseconds since 1970>:<key>` in creation order; opaque to callers).
- */
 /** Rows an ordered walk reads before a filtered page gives up on it (see pageOf). */
 const WALK_BUDGET = 2000;
 
@@ -202,6 +195,13 @@ async function pageOf(pool: Pool, where: string[], filters: string[], params: un
   return (await pool.query(`${select} where ${[...where, ...filters].join(' and ')} order by ${unindexed} limit $${n}`, [...params, limit + 1])).rows;
 }
 
+/**
+ * One page of the list, in key order, or with a creation-date filter in
+ * creation order (then key): the date range is then one index range walked
+ * in order, where key order would have to pass over every contact created
+ * outside it. Cursor paging: Load More passes `next` as `after` (a key, or
+ * `t:<microseconds since 1970>:<key>` in creation order; opaque to callers).
+ */
 export async function listContacts(pool: Pool, workspaceId: string, campaignId: string, page: ContactPage): Promise<{ items: ContactSummary[]; next: string | null }> {
   const limit = Math.min(Math.max(page.limit ?? 50, 1), 500);
   const from = date('createdFrom', page.createdFrom);
