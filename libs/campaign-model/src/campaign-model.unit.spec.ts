@@ -49,6 +49,26 @@ describe('campaign decisions', () => {
     assert.deepEqual(decide.completeUpload(given(created, ...uploaded), { uploadId: 'u1', rowsRead: 2, imported: 2, created: 2, rejected: 0 }), [], 'a repeated completion changes nothing');
   });
 
+  it('counts a running upload\'s contacts as it goes, each once, so Start need not wait for the whole file', () => {
+    const started: CampaignChange = { type: 'ContactsUploadStarted', data: { uploadId: 'u1', fileName: 'c.csv' } };
+    const first = decide.progressUpload(given(created, dataLoad, started), { uploadId: 'u1', created: 500 });
+    assert.deepEqual(first, [{ type: 'ContactsUploadProgressed', data: { uploadId: 'u1', created: 500 } }]);
+    const midway = given(created, dataLoad, started, ...first);
+    assert.equal(midway.contactCount, 500);
+    assert.equal(statusOf(midway).status, 'CONFIGURED');
+    assert.deepEqual(decide.start(midway).map((e) => e.type), ['CampaignStarted'], 'Start is accepted while the upload runs');
+    assert.deepEqual(decide.progressUpload(midway, { uploadId: 'u1', created: 500 }), [], 'the same total again changes nothing');
+    assert.deepEqual(decide.progressUpload(midway, { uploadId: 'u1', created: 400 }), [], 'a lower total (an older report) changes nothing');
+    assert.deepEqual(decide.progressUpload(midway, { uploadId: 'u2', created: 900 }), [], 'another upload\'s report changes nothing');
+    const later: CampaignChange = { type: 'ContactsUploadProgressed', data: { uploadId: 'u1', created: 1200 } };
+    const done: CampaignChange = { type: 'ContactsUploadCompleted', data: { uploadId: 'u1', rowsRead: 1500, imported: 1500, created: 1500, rejected: 0 } };
+    assert.equal(given(created, dataLoad, started, ...first, later).contactCount, 1200);
+    assert.equal(given(created, dataLoad, started, ...first, later, done).contactCount, 1500, 'the completion adds only what progress had not counted');
+    const next: CampaignChange = { type: 'ContactsUploadStarted', data: { uploadId: 'u2', fileName: 'd.csv' } };
+    const secondDone: CampaignChange = { type: 'ContactsUploadCompleted', data: { uploadId: 'u2', rowsRead: 10, imported: 10, created: 10, rejected: 0 } };
+    assert.equal(given(created, dataLoad, started, ...first, later, done, next, secondDone).contactCount, 1510, 'a later upload without progress adds its total');
+  });
+
   it('allows one strategy of each type and validates stages per channel', () => {
     assert.throws(() => decide.addStrategy(given(created, dataLoad), { name: 'n', description: 'd', type: 'DATA_LOAD', functionName: 'run', fileName: 'a.py', code: '' }), /once per campaign/);
     assert.throws(() => decide.addStage(given(created), { name: 'S', description: 'd', channel: 'whatsapp', settings: { startState: 'x' } }), (e: unknown) => e instanceof DomainError && e.field === 'settings.templateName');

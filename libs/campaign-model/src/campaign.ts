@@ -14,6 +14,12 @@ export interface CampaignState {
   readonly strategies: readonly StrategyDefinition[];
   readonly contactCount: number;
   readonly activeUploadId: string | null;
+  /**
+   * Contacts the active upload has created so far (its last
+   * ContactsUploadProgressed), already counted in contactCount; its
+   * completion adds only the rest.
+   */
+  readonly uploadCreated: number;
   readonly running: boolean;
   readonly startedOnce: boolean;
   readonly finished: boolean;
@@ -33,7 +39,7 @@ export function evolve(state: CampaignState | null, recorded: RecordedEvent): Ca
     const d = event.data;
     return {
       id: d.campaignId, workspaceId: event.metadata.workspaceId, name: d.name, description: d.description, labels: d.labels,
-      stages: [], strategies: [], contactCount: 0, activeUploadId: null, running: false, startedOnce: false, finished: false,
+      stages: [], strategies: [], contactCount: 0, activeUploadId: null, uploadCreated: 0, running: false, startedOnce: false, finished: false,
       error: null, deleted: false, settings: {}, analytics: null, resultDefinitions: [],
       createdAt: event.metadata.timestamp, revision: recorded.revision,
     };
@@ -50,9 +56,15 @@ export function evolve(state: CampaignState | null, recorded: RecordedEvent): Ca
       return { ...s, strategies: s.strategies.map((x) => (x.id === d.strategyId ? { ...x, code: d.code, fileName: d.fileName, version: d.version } : x)) };
     }
     case 'ContactsUploadStarted':
-      return { ...s, activeUploadId: event.data.uploadId };
-    case 'ContactsUploadCompleted':
-      return { ...s, activeUploadId: null, contactCount: s.contactCount + event.data.created };
+      return { ...s, activeUploadId: event.data.uploadId, uploadCreated: 0 };
+    case 'ContactsUploadProgressed': {
+      if (event.data.uploadId !== s.activeUploadId || event.data.created <= s.uploadCreated) return s;
+      return { ...s, contactCount: s.contactCount + event.data.created - s.uploadCreated, uploadCreated: event.data.created };
+    }
+    case 'ContactsUploadCompleted': {
+      const counted = event.data.uploadId === s.activeUploadId ? s.uploadCreated : 0;
+      return { ...s, activeUploadId: null, uploadCreated: 0, contactCount: s.contactCount + Math.max(0, event.data.created - counted) };
+    }
     case 'CampaignStarted':
       return { ...s, running: true, startedOnce: true, finished: false };
     case 'CampaignStopped':

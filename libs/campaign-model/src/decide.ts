@@ -134,6 +134,17 @@ export function startUpload(state: CampaignState, cmd: { uploadId: string; fileN
   return [{ type: 'ContactsUploadStarted', data: cmd }];
 }
 
+/**
+ * The active upload has created this many contacts so far: the campaign
+ * counts them now, so it is CONFIGURED and can be started while a long
+ * upload is still being imported. A total that is not higher than the last
+ * one, or of an upload that is no longer active, changes nothing.
+ */
+export function progressUpload(state: CampaignState, cmd: { uploadId: string; created: number }): CampaignChange[] {
+  if (state.activeUploadId !== cmd.uploadId || cmd.created <= state.uploadCreated) return [];
+  return [{ type: 'ContactsUploadProgressed', data: cmd }];
+}
+
 export function completeUpload(
   state: CampaignState,
   cmd: { uploadId: string; rowsRead: number; imported: number; created: number; rejected: number },

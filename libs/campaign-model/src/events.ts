@@ -74,6 +74,8 @@ export type CampaignEvent =
   | Event<'StrategyAdded', { strategy: StrategyDefinition }>
   | Event<'StrategyFileReplaced', { strategyId: string; fileName: string; code: string; version: number }>
   | Event<'ContactsUploadStarted', { uploadId: string; fileName: string }>
+  /** A running total while an upload is imported: the contacts it has created so far (at most one event every few seconds). */
+  | Event<'ContactsUploadProgressed', { uploadId: string; created: number }>
   | Event<'ContactsUploadCompleted', { uploadId: string; rowsRead: number; imported: number; created: number; rejected: number }>
   | Event<'CampaignStarted', Record<string, never>>
   | Event<'CampaignStopped', Record<string, never>>

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { campaignStreamId, newEvent } from '@herald/contracts';
 import { PostgresEventStore } from '@herald/event-store';
+import { rebuild } from '@herald/campaign-model';
 import { createTestDatabase, eventually, type TestDatabase } from '@herald/testing';
 import { INGESTION_SCHEMA } from './schema';
 import { UploadWorker } from './upload-worker';
@@ -68,6 +69,13 @@ describe('upload worker: an accepted upload survives a crash of the worker, coun
     assert.equal(Number(report[0].n), INVALID, 'each rejected row once in the report');
     const completed = await eventually(async () => (await store.readStream(campaignStreamId(campaignId))).find((e) => e.type === 'ContactsUploadCompleted'), { what: 'ContactsUploadCompleted' });
     assert.deepEqual(completed.data, { uploadId, rowsRead: ROWS, imported: VALID, created: VALID, rejected: INVALID }, 'the campaign hears the same counts (its contact count adds `created`)');
+    const history = await store.readStream(campaignStreamId(campaignId));
+    const progressed = history.filter((e) => e.type === 'ContactsUploadProgressed');
+    assert.ok(progressed.length >= 1, 'the campaign hears of contacts before the upload completes');
+    assert.ok(progressed.every((e) => e.revision < completed.revision), 'progress comes before the completion');
+    const totals = progressed.map((e) => (e.data as { created: number }).created);
+    assert.ok(totals.every((n, i) => n > 0 && n <= VALID && (i === 0 || n > totals[i - 1])), `running totals grow: ${totals.join(', ')}`);
+    assert.equal(rebuild(history)!.contactCount, VALID, 'the campaign counts every created contact once, progress and completion together');
   }
 
   async function completeWith(worker: UploadWorker, uploadId: string): Promise<void> {

@@ -12,6 +12,13 @@ import { importBatch, rowKey, type BatchContext, type BatchResult } from './impo
 interface UploadRow { id: string; workspace_id: string; campaign_id: string; file_name: string; rows_done: number }
 
 const BATCH = 500;
+/**
+ * How often a running upload tells the campaign how many contacts it has
+ * created so far (ContactsUploadProgressed): at the first batch that creates
+ * any, then at most once per interval, so a campaign can be started while a
+ * large file is still being imported (HERALD_UPLOAD_PROGRESS_SECONDS, default 10).
+ */
+const PROGRESS_INTERVAL_MS = (Number(process.env.HERALD_UPLOAD_PROGRESS_SECONDS) > 0 ? Number(process.env.HERALD_UPLOAD_PROGRESS_SECONDS) : 10) * 1000;
 const STRATEGY_FAILED = 'Data Load strategy failed: ';
 /** How long a claimed upload stays with its worker without progress (HERALD_UPLOAD_LEASE_SECONDS, default 60). */
 const LEASE_SECONDS = Number(process.env.HERALD_UPLOAD_LEASE_SECONDS) > 0 ? Number(process.env.HERALD_UPLOAD_LEASE_SECONDS) : 60;
@@ -44,6 +51,8 @@ export class UploadWorker {
   private wakeUp: (() => void) | null = null;
   private readonly receiveTimeoutSeconds: number;
   private lastExpiryCheck = 0;
+  /** When this worker last reported an upload's progress to its campaign, by upload. */
+  private readonly progressReported = new Map<string, number>();
 
   constructor(
     private readonly pool: Pool, private readonly store: EventStore, private readonly strategies: StrategiesApi,
@@ -75,7 +84,11 @@ export class UploadWorker {
         const upload = await this.claim();
         if (upload) {
           worked = true;
-          await this.process(upload);
+          try {
+            await this.process(upload);
+          } finally {
+            this.progressReported.delete(upload.id);
+          }
         }
       } catch (error) {
         this.logger.error((error as Error).stack ?? String(error));
@@ -219,6 +232,7 @@ export class UploadWorker {
    */
   private async record(upload: UploadRow, size: number, invalid: RowError[], result: BatchResult, from: number, upTo: number, read: number): Promise<void> {
     const rejected = [...invalid, ...result.rejected];
+    let created = 0;
     await writeCampaignLog(this.pool, result.log);
     const strategyFailures = result.rejected.filter((r) => r.message.startsWith(STRATEGY_FAILED));
     if (size >= 10 && strategyFailures.length === size) {
@@ -227,9 +241,10 @@ export class UploadWorker {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      const booked = await client.query(
+      const booked = await client.query<{ created: number }>(
         `update ingestion_uploads set rows_done = $2, rows_read = $3, imported = imported + $4, created = created + $5, rejected = rejected + $6,
-         lease_until = now() + make_interval(secs => $7) where id = $1 and worker = $8 and state = 'processing' and rows_done = $9`,
+         lease_until = now() + make_interval(secs => $7) where id = $1 and worker = $8 and state = 'processing' and rows_done = $9
+         returning created`,
         [upload.id, upTo, read, result.imported, result.created, rejected.length, LEASE_SECONDS, this.id, from],
       );
       if (!booked.rowCount) throw new LeaseLost(`upload ${upload.id} was taken over by another worker after this one's lease ran out; this one stops before row ${from + 1}`);
@@ -240,12 +255,34 @@ export class UploadWorker {
         );
       }
       await client.query('commit');
+      created = booked.rows[0].created;
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
+    await this.reportProgress(upload, created);
+  }
+
+  /**
+   * Tells the campaign the running total of contacts the upload has created
+   * (see PROGRESS_INTERVAL_MS). After the booking: a crash in between only
+   * delays the count to the next report or the completion, and a total is
+   * never counted twice (the campaign adds the difference to its last one).
+   */
+  private async reportProgress(upload: UploadRow, created: number): Promise<void> {
+    const last = this.progressReported.get(upload.id);
+    if (created === 0 || (last !== undefined && Date.now() - last < PROGRESS_INTERVAL_MS)) return;
+    this.progressReported.set(upload.id, Date.now());
+    // Only a report: the completion counts whatever a failed one left out, so the import goes on.
+    await executeCommand<CampaignState, CampaignChange>({
+      store: this.store,
+      streamId: campaignStreamId(upload.campaign_id),
+      rebuild,
+      decide: (s) => (s ? decide.progressUpload(s, { uploadId: upload.id, created }) : []),
+      metadata: { workspaceId: upload.workspace_id, correlationId: upload.id },
+    }).catch((error: Error) => this.logger.warn(`upload ${upload.id}: progress not reported to the campaign (${error.message}); its completion counts the contacts`));
   }
 
   /** A systematic failure the owner must fix: the campaign goes to ERROR (see docs/campaigns.md). */
