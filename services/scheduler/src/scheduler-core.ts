@@ -4,7 +4,7 @@ import { TOPICS } from '@herald/contracts';
 export const SCHEDULER_TOPICS = [TOPICS.campaignEvents, TOPICS.contactEvents] as const;
 
 export { ensureSchedulerSchema, SCHEDULER_SCHEMA, WAKE_CHANNEL } from './schema';
-export { createSchedulerProjection, projectSchedulerEvent, identitiesOf } from './projection';
+export { createSchedulerProjection, createSchedulerProjectionMany, projectSchedulerEvent, projectSchedulerMany, identitiesOf } from './projection';
 export { TimerLoop, CLAIM_TIMEOUT_MS, type TimerLoopOptions } from './timer-loop';
 export { CampaignFinisher, AGGREGATION_GROUP } from './finisher';
 export { DEFAULT_WINDOW_MS, MISSED_WINDOW, decideFiring, campaignRules, defaultWindowMs, windowEndOf } from './rules/decide-firing';

@@ -5,7 +5,7 @@ import type { RecordedEvent } from '@herald/contracts';
 import type { BusSubscription, EventBus } from '@herald/bus';
 import type { EventStore } from '@herald/event-store';
 import { DATABASE, EVENT_BUS, EVENT_STORE, PG_POOL, startConsumer, type Database } from '@herald/service-defaults';
-import { createSchedulerProjection, ensureSchedulerSchema, SCHEDULER_TOPICS, TimerLoop } from './scheduler-core';
+import { createSchedulerProjection, createSchedulerProjectionMany, ensureSchedulerSchema, SCHEDULER_TOPICS, TimerLoop } from './scheduler-core';
 import { WakeListener } from './wake-listener';
 
 const MAX_SLEEP_MS = 5000;
@@ -48,10 +48,12 @@ export class SchedulerWorkers implements OnApplicationBootstrap, OnApplicationSh
       await this.listener.start();
     }
     loop.start();
+    const projection = this.db.embedded ? {} : { notifyWithinMs: MAX_SLEEP_MS };
     this.subscription = await startConsumer(this.bus, this.pool, {
       group: 'scheduler.timers',
       topics: [...SCHEDULER_TOPICS],
-      project: createSchedulerProjection(this.db.embedded ? {} : { notifyWithinMs: MAX_SLEEP_MS }),
+      project: createSchedulerProjection(projection),
+      projectMany: createSchedulerProjectionMany(projection),
       after: (event) => wakeFor(loop, event),
     });
   }
