@@ -25,7 +25,7 @@ function history(): RecordedEvent[] {
   const started = (key: string, id: string, minute: number) => push(contact(key), 'CommunicationStarted', {
     communicationId: id, campaignId: CAMPAIGN, contactKey: key, stageName: 'Reminder', channel: 'email_notification', agent: null, variant: null, startedAt: at(minute), sessionId: null,
   });
-  const ended = (key: string, id: string) => push(contact(key), 'CommunicationEnded', { communicationId: id, status: 'COMPLETED', sessionStatus: null, result: 'ok', finishedAt: at(30), sessionResults: null });
+  const ended = (key: string, id: string, status = 'COMPLETED') => push(contact(key), 'CommunicationEnded', { communicationId: id, status, sessionStatus: null, result: 'ok', finishedAt: at(30), sessionResults: null });
 
   push(campaignStreamId(CAMPAIGN), 'CampaignCreated', { campaignId: CAMPAIGN, name: 'c', description: 'd', labels: [] });
   push(campaignStreamId(CAMPAIGN), 'ContactsUploadStarted', { uploadId: 'u1', fileName: 'c.csv' });
@@ -58,6 +58,7 @@ function history(): RecordedEvent[] {
   push(campaignStreamId(CAMPAIGN), 'ContactsUploadCompleted', { uploadId: 'u1', rowsRead: 6, imported: 6, created: 6, rejected: 0 });
   ended('o:d', 'c-3');
   started('o:e', 'c-4', 51);
+  ended('o:a', 'c-0b', 'MISSED'); // never started: its cap reservation is released
   return out;
 }
 
@@ -87,9 +88,11 @@ describe('scheduler projection: a batch in a few statements, the same rows as on
     for (const size of [1, 2, 3, 5, 8, 13, events.length]) {
       for (const db of [one, many]) {
         await db.pool.query('truncate scheduler_campaigns, scheduler_contacts, scheduler_communications, scheduler_starts');
-        // The timer loop reserved a cap slot for c-1 before it fired (an unconfirmed start), and one for c-5, which is cancelled.
+        // The timer loop reserved cap slots (unconfirmed starts): for c-1 before it fired, for c-5, which is cancelled, and
+        // for c-0b, which ends MISSED without a start.
         await db.pool.query(`insert into scheduler_starts (communication_id, identity, workspace_id, at, confirmed) values
-          ('c-1', 'e:b@example.com', 'ws-bulk', $1, false), ('c-5', 'p:+12025550105', 'ws-bulk', $1, false)`, [at(5)]);
+          ('c-1', 'e:b@example.com', 'ws-bulk', $1, false), ('c-5', 'p:+12025550105', 'ws-bulk', $1, false),
+          ('c-0b', 'e:a@example.com', 'ws-bulk', $1, false)`, [at(5)]);
       }
       for (let from = 0; from < events.length; from += size) {
         const batch = events.slice(from, from + size);
@@ -110,14 +113,14 @@ describe('scheduler projection: a batch in a few statements, the same rows as on
       // The rows are those of the story above, not merely equal to each other.
       assert.equal(expected.contacts.length, 6);
       assert.deepEqual(expected.communications.map((c) => [c.communication_id, c.status, c.stage_name]), [
-        ['c-0b', 'PLANNED', 'Reminder'], ['c-2', 'PLANNED', 'Reminder'], ['c-4', 'STARTED', 'Later'],
+        ['c-2', 'PLANNED', 'Reminder'], ['c-4', 'STARTED', 'Later'],
       ]);
       assert.deepEqual(expected.starts.map((s) => [s.communication_id, s.identity, s.confirmed]), [
         ['c-0', 'e:a@example.com', true], ['c-1', 'e:b@example.com', true], ['c-1', 'p:+12025550101', true],
         ['c-3', 'e:d.new@example.com', true], ['c-3', 'p:+12025550199', true], ['c-4', 'e:e@example.com', true],
       ]);
       const a = expected.contacts.find((c) => c.stream_id === contactStreamId(CAMPAIGN, 'o:a'));
-      assert.deepEqual([a.revision, a.last_end_revision], [6, 4]);
+      assert.deepEqual([a.revision, a.last_end_revision], [7, 7]);
       assert.deepEqual(expected.campaigns.map((c) => [c.running, c.active_upload, c.communicated]), [[true, false, true]]);
     }
   });
