@@ -52,8 +52,8 @@ export function eventStoreContract(name: string, createFixture: () => Promise<St
       await store.append(a, [ev('A1'), ev('A2')], 'no_stream');
       await store.append(b, [ev('B1')], 'no_stream');
       await store.append(a, [ev('A3')], 1);
-      const read = await readStreams(store, [a, b, missing]);
-      assert.deepEqual(read.get(a)?.map((e) => [e.type, e.revision]), [['A1', 0], ['A2', 1], ['A3', 2]]);
+      const read = await readStreams(store, [a, b, missing, a]);
+      assert.deepEqual(read.get(a)?.map((e) => [e.type, e.revision]), [['A1', 0], ['A2', 1], ['A3', 2]], 'each stream once, a repeated id too');
       assert.deepEqual(read.get(b)?.map((e) => e.type), ['B1']);
       assert.deepEqual(read.get(missing), []);
     });

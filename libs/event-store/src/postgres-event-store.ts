@@ -181,12 +181,16 @@ export class PostgresEventStore implements EventStore {
   async readStreams(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
     const result = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
     if (!streamIds.length) return result;
-    // Most ids of an import are new: herald_streams answers which exist before any event row is read.
+    // One index probe per id, whatever the planner believes: `offset 0` keeps the lateral read from being
+    // flattened into a join, which without fresh statistics (autovacuum off, or a table that grew since its
+    // last analyze) became a parallel scan of every stream or event for a handful of ids (80-600 ms instead
+    // of under 1 ms, measured on a 740,000-event log). A new id costs one descent of the unique index.
     const { rows } = await this.pool.query<Row>(
       `select e.position, e.stream_id, e.revision, e.event_id, e.type, e.data, e.metadata
-         from herald_streams s join herald_events e on e.stream_id = s.stream_id
-        where s.stream_id = any($1::text[]) order by e.stream_id, e.revision`,
-      [streamIds],
+         from unnest($1::text[]) as ids(id)
+        cross join lateral (select * from herald_events where stream_id = ids.id offset 0) e
+        order by e.stream_id, e.revision`,
+      [[...result.keys()]], // each id once: a repeated id would read its events twice
     );
     for (const row of rows) result.get(row.stream_id)?.push(toRecorded(row));
     return result;

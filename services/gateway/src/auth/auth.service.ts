@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Request } from 'express';
 import { Pool } from 'pg';
 import { jwtVerify, SignJWT } from 'jose';
-import { loadConfig, PG_POOL, useSystemScope } from '@herald/service-defaults';
+import { loadConfig, PG_POOL, POSTGRES_SESSION_OPTIONS, useSystemScope } from '@herald/service-defaults';
 import { IdentityStore, looksLikeApiKey } from './identity-store';
 import { OidcVerifier, oidcConfigFromEnv } from './oidc';
 import { isRole, type Principal, type Role } from './roles';
@@ -35,7 +35,7 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
     if (!pool) {
       const url = loadConfig().databaseUrl;
       if (!url) throw new Error('the gateway needs a database for its workspaces, members and API keys: set DATABASE_URL');
-      pool = this.ownPool = useSystemScope(new Pool({ connectionString: url, max: 4, application_name: 'herald-gateway-identity' }));
+      pool = this.ownPool = useSystemScope(new Pool({ connectionString: url, max: 4, application_name: 'herald-gateway-identity', options: POSTGRES_SESSION_OPTIONS }));
       pool.on('error', () => undefined);
     }
     this.identities = new IdentityStore(pool);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
-import { EVENT_STORE, loadConfig, useSystemScope } from '@herald/service-defaults';
+import { EVENT_STORE, loadConfig, POSTGRES_SESSION_OPTIONS, useSystemScope } from '@herald/service-defaults';
 
 /**
  * Read access to the event log for the replay and time-travel routes.
@@ -20,7 +20,7 @@ export class HistoryReader implements OnApplicationShutdown {
     if (!this.own) {
       const url = loadConfig().databaseUrl;
       if (!url) throw new Error('no event store: set DATABASE_URL');
-      const pool = useSystemScope(new Pool({ connectionString: url, max: 4, application_name: 'herald-gateway-history' }));
+      const pool = useSystemScope(new Pool({ connectionString: url, max: 4, application_name: 'herald-gateway-history', options: POSTGRES_SESSION_OPTIONS }));
       pool.on('error', () => undefined);
       this.own = { pool, store: PostgresEventStore.create(pool, { notify: false }) };
     }
