@@ -6,12 +6,14 @@ import { ProtocolSafeQueryQueue, type PgliteLike } from './pglite-queue';
 import { useSystemScope } from './tenancy';
 
 /**
- * Session settings of every connection to PostgreSQL. JIT off: Herald's
- * statements are short, and a cost estimate inflated by stale statistics
- * (a log that grew since its last analyze) made PostgreSQL compile a read
- * of a few streams, 20-300 ms of JIT for under a millisecond of work.
+ * Session settings of every connection to PostgreSQL (the startup `options`
+ * parameter; HERALD_PG_OPTIONS replaces them, and an empty value sends none,
+ * for a connection pooler that refuses the parameter). JIT off by default:
+ * Herald's statements are short, and a cost estimate inflated by stale
+ * statistics (a log that grew since its last analyze) made PostgreSQL compile
+ * a read of a few streams, 20-300 ms of JIT for under a millisecond of work.
  */
-export const POSTGRES_SESSION_OPTIONS = '-c jit=off';
+export const POSTGRES_SESSION_OPTIONS: string | undefined = (process.env.HERALD_PG_OPTIONS ?? '-c jit=off') || undefined;
 
 export interface Database {
   readonly pool: Pool;
