@@ -92,6 +92,53 @@ describe('scheduler: lifecycle, campaign state, sending hours, caps and rate lim
     assert.deepEqual(rows, [{ fired: false, claimed_by: null }], 'the timer waits for the next Start');
   });
 
+  it('a plan moved later while its timer is claimed goes back to the timers and fires once, at its new time', async () => {
+    clock = new Date(T);
+    const c = await f.campaign();
+    const x = await f.contact(c, 'rescheduled', { start: -1000, end: 3_600_000, base: T });
+    await f.project();
+    // The store as the loop sees it: the plan moves an hour later (and is projected) between the claim and the append.
+    let moved = false;
+    const racing = Object.create(store) as PostgresEventStore;
+    racing.appendMany = async (appends) => {
+      if (!moved) {
+        moved = true;
+        await store.append(x.stream, [newEvent('CommunicationUpdated', { communicationId: x.commId, changes: { startDate: new Date(T + 3_000_000).toISOString() } }, f.meta)], 1);
+        await f.project();
+      }
+      return store.appendMany(appends);
+    };
+    assert.equal(await new TimerLoop({ pool: db.pool, store: racing, workerId: 'racing', now: () => clock }).tick(), 0);
+    assert.ok(moved);
+    assert.deepEqual(await f.ends(x.stream), [], 'not started at the old time');
+    const row = async () => (await db.pool.query<{ fired: boolean; claimed_by: string | null; due_at: Date }>(
+      'SELECT fired, claimed_by, due_at FROM scheduler_communications WHERE communication_id = $1', [x.commId])).rows[0];
+    assert.deepEqual(await row(), { fired: false, claimed_by: null, due_at: new Date(T + 3_000_000) }, 'a timer again, at the new time');
+    clock = new Date(T + 3_000_000);
+    assert.equal(await loop().tick(), 1);
+    assert.equal(await loop().tick(), 0);
+    assert.deepEqual((await f.ends(x.stream)).map((e) => [e.type, data<{ startedAt: string }>(e).startedAt]), [['CommunicationStarted', clock.toISOString()]]);
+  });
+
+  it('a claim older than the timeout whose firing went through is settled from the stream, not fired again', async () => {
+    clock = new Date(T);
+    const c = await f.campaign();
+    const x = await f.contact(c, 'settled', { start: -1000, end: 3_600_000, base: T });
+    await f.project();
+    assert.equal(await loop().tick(), 1);
+    // The projection has not seen the start when the claim expires (its claimer died right after the append, or the
+    // projection is more than the timeout behind): another replica takes the claim over.
+    clock = new Date(T + 120_000);
+    assert.equal(await new TimerLoop({ pool: db.pool, store, workerId: 'other', now: () => clock }).tick(), 0);
+    assert.deepEqual((await f.ends(x.stream)).map((e) => e.type), ['CommunicationStarted'], 'one start');
+    const { rows } = await db.pool.query('SELECT status, fired, claimed_by, claimed_at FROM scheduler_communications WHERE communication_id = $1', [x.commId]);
+    assert.deepEqual(rows, [{ status: 'PLANNED', fired: true, claimed_by: null, claimed_at: null }], 'settled: no longer anyone\'s to take over');
+    clock = new Date(T + 240_000);
+    assert.equal(await new TimerLoop({ pool: db.pool, store, workerId: 'third', now: () => clock }).tick(), 0);
+    await f.project();
+    assert.deepEqual((await db.pool.query('SELECT status FROM scheduler_communications WHERE communication_id = $1', [x.commId])).rows, [{ status: 'STARTED' }]);
+  });
+
   it('FINISHED once nothing is PLANNED or STARTED, Aggregation has run on the last end, and no upload is active', async () => {
     clock = new Date(T);
     const aggregation = { id: 'agg', name: 'Agg', description: 'd', type: 'AGGREGATION' as const, functionName: 'run', fileName: 'a.py', code: '', version: 1 };

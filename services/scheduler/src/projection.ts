@@ -188,7 +188,8 @@ async function projectContact(event: RecordedEvent<ContactEvent>, client: PoolCl
                 stage_name = COALESCE($5, stage_name),
                 name = COALESCE($6, name),
                 due_at = COALESCE($2::timestamptz, start_date),
-                claimed_by = NULL, claimed_at = NULL
+                -- Claimed (marked fired) but not started: that firing meets the moved stream and fails; the timer is back.
+                fired = false, claimed_by = NULL, claimed_at = NULL
           WHERE communication_id = $1 AND status = 'PLANNED' AND ($2::timestamptz IS NOT NULL OR $3 OR $5::text IS NOT NULL OR $6::text IS NOT NULL)
           RETURNING start_date`,
         [communicationId, changes.startDate ?? null, changes.endDate !== undefined, changes.endDate ?? null, changes.stageName ?? null, changes.name ?? null],

@@ -89,7 +89,7 @@ describe('scheduler: durable timers and windows', () => {
     assert.deepEqual(await ends(future.stream), []);
     assert.deepEqual(await ends(paused.stream), []);
 
-    // Firing the same timer again (a replica crashed before marking it fired) appends nothing new.
+    // Firing the same timer again (back among the timers as if never claimed) appends nothing new.
     await db.pool.query(`UPDATE scheduler_communications SET fired = false, claimed_by = NULL, claimed_at = NULL WHERE communication_id = $1`, [due[0].commId]);
     await a.tick();
     assert.equal((await ends(due[0].stream)).length, 1);
@@ -172,7 +172,8 @@ describe('scheduler: durable timers and windows', () => {
   it('a timer claimed by a crashed replica is taken over after the claim timeout', async () => {
     const c = await contact(running, 'orphan', -1000, 3_600_000);
     await project();
-    await db.pool.query(`UPDATE scheduler_communications SET claimed_by = 'dead', claimed_at = now() WHERE communication_id = $1`, [c.commId]);
+    // A claim is the row marked fired by its claimer; this one's claimer died before its append.
+    await db.pool.query(`UPDATE scheduler_communications SET fired = true, claimed_by = 'dead', claimed_at = now() WHERE communication_id = $1`, [c.commId]);
     assert.equal(await loop('d').tick(), 0, 'a fresh claim is respected');
     await db.pool.query(`UPDATE scheduler_communications SET claimed_at = now() - interval '2 minutes' WHERE communication_id = $1`, [c.commId]);
     assert.equal(await loop('d').tick(), 1);

@@ -12,7 +12,9 @@ export const WAKE_CHANNEL = 'herald_scheduler_wake';
  * - scheduler_contacts: what firing needs of a contact (revision, zone, email, phone).
  * - scheduler_communications: one row per open (PLANNED or STARTED) communication, so a
  *   campaign without rows has nothing left (FINISHED); the PLANNED rows not yet fired are
- *   the durable timers. No per-campaign counter: a row every event updates would
+ *   the durable timers. Claiming a timer marks it fired (claimed_by, claimed_at): the
+ *   projection clears the claim when it sees the start or end, and a claim older than the
+ *   timeout is a dead replica's, taken over. No per-campaign counter: a row every event updates would
  *   serialise the consumers.
  * - scheduler_starts: starts per person (email, phone) for the frequency cap.
  * - scheduler_rate_buckets: one token bucket per workspace and channel.
@@ -60,6 +62,8 @@ CREATE TABLE IF NOT EXISTS scheduler_communications (
 );
 CREATE INDEX IF NOT EXISTS scheduler_communications_timers ON scheduler_communications (campaign_id, due_at) WHERE status = 'PLANNED' AND NOT fired;
 CREATE INDEX IF NOT EXISTS scheduler_communications_campaign ON scheduler_communications (campaign_id);
+-- Claims: fired but not yet seen started or ended by the projection; an old one is a dead replica's.
+CREATE INDEX IF NOT EXISTS scheduler_communications_claims ON scheduler_communications (claimed_at) WHERE status = 'PLANNED' AND fired;
 CREATE TABLE IF NOT EXISTS scheduler_starts (
   communication_id text NOT NULL,
   identity         text NOT NULL,

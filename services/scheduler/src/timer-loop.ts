@@ -10,7 +10,10 @@ import { applyFrequencyCaps, applyRateLimits, loadPolicies, pruneStarts, type St
 import { identitiesOf } from './projection';
 import { CampaignFinisher } from './finisher';
 
-/** A claim older than this belongs to a crashed replica and is taken over. */
+/**
+ * A claim older than this belongs to a crashed replica (or one cut off from the database) and is
+ * taken over. A claim is the row marked fired; the projection closes it when it sees the start.
+ */
 export const CLAIM_TIMEOUT_MS = 60_000;
 
 export interface TimerLoopOptions {
@@ -137,21 +140,15 @@ export class TimerLoop {
 
   private async drain(): Promise<number> {
     let fired = 0;
-    let done: string[] = [];
-    for (;;) {
-      // The previous batch is marked fired by the same statement that claims the next.
-      const batch = await this.claim(done);
-      done = [];
-      if (batch.length) {
-        const result = await this.fireBatch(batch);
-        fired += result.count;
-        done = result.fired;
-      }
-      if (batch.length < this.batchSize) {
-        await this.markFired(done);
-        return fired;
+    // Due timers first, then the claims of replicas that died with them.
+    for (const claim of [() => this.claim(), () => this.claimExpired()]) {
+      for (;;) {
+        const batch = await claim();
+        if (batch.length) fired += await this.fireBatch(batch);
+        if (batch.length < this.batchSize) break;
       }
     }
+    return fired;
   }
 
   private async run(): Promise<void> {
@@ -203,31 +200,51 @@ export class TimerLoop {
     });
   }
 
-  private async claim(done: readonly string[] = []): Promise<Claimed[]> {
+  /**
+   * Claims due timers of running campaigns: one update per row marks it fired (it leaves the timer
+   * index) and records who claimed it when. The firing that follows needs no second write; a claim
+   * whose firing never happened is found by its age (`claimExpired`).
+   */
+  private async claim(): Promise<Claimed[]> {
     const now = this.now();
-    const { rows } = await this.options.pool.query<Claimed>(
+    return this.claimed(await this.options.pool.query<Claimed>(
       // The ids go through ARRAY(SELECT ...) so the planner probes the primary key for them whatever the
       // batch's share of the table (with the ids as a plain parameter it may scan and hash the whole table).
-      `WITH done AS (
-         UPDATE scheduler_communications SET fired = true, claimed_by = NULL, claimed_at = NULL
-          WHERE communication_id = ANY(ARRAY(SELECT unnest($5::text[]))) RETURNING 1),
-       picked AS (
+      `WITH picked AS (
          SELECT x.communication_id FROM scheduler_campaigns c
           CROSS JOIN LATERAL (
             SELECT m.communication_id, m.due_at FROM scheduler_communications m
              WHERE m.campaign_id = c.campaign_id AND m.status = 'PLANNED' AND NOT m.fired AND m.due_at <= $2
-               AND (m.claimed_at IS NULL OR m.claimed_at < $3)
-             ORDER BY m.due_at LIMIT $4
+             ORDER BY m.due_at LIMIT $3
              FOR UPDATE SKIP LOCKED) x
           WHERE c.running
-          ORDER BY x.due_at LIMIT $4)
-       UPDATE scheduler_communications m SET claimed_by = $1, claimed_at = $2
-         FROM scheduler_contacts k
-        WHERE m.communication_id = ANY(ARRAY(SELECT communication_id FROM picked)) AND k.stream_id = m.stream_id
-       RETURNING m.communication_id, m.workspace_id, m.campaign_id, m.stream_id, m.stage_name, m.start_date, m.end_date,
-                 m.cause_event_id, m.correlation_id, m.traceparent, k.contact_key, k.revision, k.phone, k.timezone, k.identities, m.due_at`,
-      [this.options.workerId, now, new Date(now.getTime() - (this.options.claimTimeoutMs ?? CLAIM_TIMEOUT_MS)), this.batchSize, done],
-    );
+          ORDER BY x.due_at LIMIT $3)
+       ${CLAIM_UPDATE}`,
+      [this.options.workerId, now, this.batchSize],
+    ));
+  }
+
+  /**
+   * Claims left by a replica that died before firing them (or before it could tell): fired but still
+   * PLANNED, claimed longer ago than the claim timeout. Whether the dead replica's append went through
+   * is for the firing to find out: its append then meets a moved stream and the careful path reads it.
+   * A projection more than the timeout behind brings its fired rows here too; reading their streams
+   * once settles them.
+   */
+  private async claimExpired(): Promise<Claimed[]> {
+    const now = this.now();
+    return this.claimed(await this.options.pool.query<Claimed>(
+      `WITH picked AS (
+         SELECT o.communication_id FROM scheduler_communications o
+          WHERE o.status = 'PLANNED' AND o.fired AND o.claimed_at < $3
+          ORDER BY o.claimed_at LIMIT $4
+          FOR UPDATE SKIP LOCKED)
+       ${CLAIM_UPDATE}`,
+      [this.options.workerId, now, new Date(now.getTime() - (this.options.claimTimeoutMs ?? CLAIM_TIMEOUT_MS)), this.batchSize],
+    ));
+  }
+
+  private claimed({ rows }: { rows: Claimed[] }): Claimed[] {
     // In due order: caps and rate limits serve the batch first come, first served.
     return rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
   }
@@ -244,8 +261,8 @@ export class TimerLoop {
     return new Map(entries);
   }
 
-  /** Fires a claimed batch; answers how many fired, and the ids fired by the batch append (to be marked). */
-  private async fireBatch(batch: Claimed[]): Promise<{ count: number; fired: string[] }> {
+  /** Fires a claimed batch; answers how many communications were started or ended. */
+  private async fireBatch(batch: Claimed[]): Promise<number> {
     const now = this.now();
     let rules = await this.loadRules([...new Set(batch.map((t) => t.campaign_id))]);
     const policies = await loadPolicies(this.options.pool, [...new Set(batch.map((t) => t.workspace_id))]);
@@ -270,8 +287,10 @@ export class TimerLoop {
     let retry: Plan[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.append(firing, rules, now);
-        fired = firing;
+        const duplicate = await this.append(firing, rules, now);
+        // Already marked by the claim: nothing more to write, except for what an earlier claimer had fired.
+        fired = firing.filter((p) => !duplicate.has(p.timer.communication_id));
+        await this.settle(firing.filter((p) => duplicate.has(p.timer.communication_id)).map((p) => p.timer));
         break;
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -301,7 +320,7 @@ export class TimerLoop {
     let count = fired.length;
     for (const p of retry) count += await this.fireFromStream(p.timer, rules, policies);
     for (const t of later) count += await this.fireFromStream(t, rules, policies);
-    return { count, fired: fired.map((p) => p.timer.communication_id) };
+    return count;
   }
 
   /** Frequency caps, then rate limits, over the batch's starts; they turn starts into waits or misses. */
@@ -336,15 +355,17 @@ export class TimerLoop {
     }, metadata);
   }
 
-  private async append(plans: Plan[], rules: Map<string, CampaignRules>, now: Date): Promise<void> {
-    if (!plans.length) return;
+  /** Appends the plans' events in one call; answers the communications whose event was already stored (fired before). */
+  private async append(plans: Plan[], rules: Map<string, CampaignRules>, now: Date): Promise<Set<string>> {
+    if (!plans.length) return new Set();
     const campaigns = new Set(plans.map((p) => p.timer.campaign_id));
     const appends: StreamAppend[] = [
       ...plans.map((p) => ({ streamId: p.timer.stream_id, events: [this.eventFor(p, now)], expectedRevision: p.timer.revision })),
       // Nothing is written to the campaign: its revision must still be the one that said RUNNING.
       ...[...campaigns].map((id) => ({ streamId: campaignStreamId(id), events: [], expectedRevision: rules.get(id)!.revision })),
     ];
-    await this.options.store.appendMany(appends);
+    const results = await this.options.store.appendMany(appends);
+    return new Set(plans.filter((_, i) => results[i].duplicate).map((p) => p.timer.communication_id));
   }
 
   /**
@@ -357,7 +378,7 @@ export class TimerLoop {
     const contact = rebuildContact(history);
     const communication = contact?.communications.find((c) => c.id === timer.communication_id);
     if (!contact || !communication || communication.status !== 'PLANNED') {
-      await this.markFired([timer.communication_id]); // nothing to fire; the projection closes it
+      await this.settle([timer]); // nothing to fire; the projection closes it
       return 0;
     }
     const r = rules.get(timer.campaign_id)!;
@@ -380,35 +401,45 @@ export class TimerLoop {
     const planned = history.find((e) => e.type === 'CommunicationPlanned'
       && (e as RecordedEvent<ContactEvent> & { type: 'CommunicationPlanned' }).data.communication.id === communication.id);
     if (planned) Object.assign(current, { cause_event_id: planned.metadata.eventId, correlation_id: planned.metadata.correlationId });
+    let duplicate: Set<string>;
     try {
-      await this.append([plan], rules, now);
+      duplicate = await this.append([plan], rules, now);
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       // Still changing (a live conversation, a Stop): look again shortly rather than spin.
       await this.defer([[timer, new Date(now.getTime() + 200)]]);
       return 0;
     }
-    await this.markFired([timer.communication_id]);
-    return 1;
+    await this.settle([timer]);
+    return duplicate.size ? 0 : 1;
   }
 
-  private async markFired(ids: string[]): Promise<void> {
-    if (!ids.length) return;
+  /** The stream says the communication is fired (now, or before): the claim is no longer for anyone to take over. */
+  private async settle(timers: Claimed[]): Promise<void> {
+    if (!timers.length) return;
     await this.options.pool.query(
-      `UPDATE scheduler_communications SET fired = true, claimed_by = NULL, claimed_at = NULL WHERE communication_id = ANY($1)`, [ids]);
+      `UPDATE scheduler_communications SET claimed_by = NULL, claimed_at = NULL WHERE communication_id = ANY($1) AND claimed_by = $2`,
+      [timers.map((t) => t.communication_id), this.options.workerId]);
   }
 
-  /** Releases claims, setting the next due time (sending hours, caps, rate limits, a later start). */
+  /** Releases claims back to the timers, with the next due time (sending hours, caps, rate limits, a later start, a Start). */
   private async defer(items: [Claimed, Date][]): Promise<void> {
     if (!items.length) return;
     await this.options.pool.query(
-      `UPDATE scheduler_communications m SET due_at = d.until, claimed_by = NULL, claimed_at = NULL
+      `UPDATE scheduler_communications m SET due_at = d.until, fired = false, claimed_by = NULL, claimed_at = NULL
          FROM unnest($1::text[], $2::timestamptz[]) AS d(id, until)
-        WHERE m.communication_id = d.id AND m.claimed_by = $3`,
+        WHERE m.communication_id = d.id AND m.claimed_by = $3 AND m.status = 'PLANNED'`,
       [items.map(([t]) => t.communication_id), items.map(([, d]) => d), this.options.workerId],
     );
   }
 }
+
+/** Marks the picked rows fired and claimed, and returns what firing needs of each with its contact. */
+const CLAIM_UPDATE = `UPDATE scheduler_communications m SET fired = true, claimed_by = $1, claimed_at = $2
+    FROM scheduler_contacts k
+   WHERE m.communication_id = ANY(ARRAY(SELECT communication_id FROM picked)) AND k.stream_id = m.stream_id
+  RETURNING m.communication_id, m.workspace_id, m.campaign_id, m.stream_id, m.stage_name, m.start_date, m.end_date,
+            m.cause_event_id, m.correlation_id, m.traceparent, k.contact_key, k.revision, k.phone, k.timezone, k.identities, m.due_at`;
 
 function inputOf(t: Claimed): FiringInput {
   return {
