@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { v5 as uuidv5 } from 'uuid';
+import { parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import type { Event, EventMetadata, MetadataInput } from './envelope';
 
 const HERALD_NAMESPACE = '6f1d8a52-3c1e-4b8e-9a57-2f0c1f7d4e10';
+/** Parsed once: given a string, uuid parses the namespace on every call. */
+const HERALD_NAMESPACE_BYTES = parseUuid(HERALD_NAMESPACE);
 
 /**
  * A deterministic event id: the same cause and index always give the same id,
  * so a retried handler appends the same ids and the store answers "duplicate".
  */
 export function deterministicEventId(cause: string, index = 0): string {
-  return uuidv5(`${cause}#${index}`, HERALD_NAMESPACE);
+  // UTF-8 bytes, as uuid would make them from the string (its own conversion is several times slower).
+  return uuidv5(Buffer.from(`${cause}#${index}`, 'utf8'), HERALD_NAMESPACE_BYTES);
 }
 
 export function buildMetadata(input: MetadataInput): EventMetadata {
