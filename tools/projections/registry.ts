@@ -4,7 +4,7 @@ import { CAMPAIGN_LIST_SCHEMA, projectCampaignList } from '../../services/campai
 import {
   CAMPAIGN_PERFORMANCE_SCHEMA, CAMPAIGN_PERFORMANCE_TABLES, projectCampaignPerformance,
 } from '../../services/campaigns/src/campaign-performance/campaign-performance';
-import { CONTACT_LIST_SCHEMA, ensureContactListIndexes, projectContactList } from '../../services/ingestion/src/contact-list/contact-list';
+import { CONTACT_LIST_GROUP, CONTACT_LIST_SCHEMA, ensureContactListIndexes, projectContactList } from '../../services/ingestion/src/contact-list/contact-list';
 
 /**
  * A read model that can be dropped and rebuilt from the log: the same
@@ -35,7 +35,7 @@ export const PROJECTIONS: readonly ProjectionDefinition[] = [
   },
   {
     name: 'contact-list',
-    group: 'ingestion.contact-list',
+    group: CONTACT_LIST_GROUP,
     topics: [TOPICS.contactEvents],
     tables: ['contact_list'],
     schema: CONTACT_LIST_SCHEMA,

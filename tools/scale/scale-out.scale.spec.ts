@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { eventually } from '@herald/testing';
+import { CONTACT_LIST_GROUP } from '../../services/ingestion/src/contact-list/contact-list';
 import { file, form, startDistributed, type DistributedPlatform, type ServiceName } from '../../services/gateway/e2e/harness';
 import { api } from '../../services/gateway/e2e/walking-skeleton';
 
@@ -102,7 +103,7 @@ async function runCampaign(scaled: boolean): Promise<Outcome> {
     // FINISHED follows the last Aggregation result; the contacts list is a read model of its own and may still be applying it.
     await eventually(async () => (await q(`
       select count(*)::int as n from herald_streams s
-        left join herald_consumer_progress p on p.consumer_group = 'ingestion.contact-list' and p.stream_id = s.stream_id
+        left join herald_consumer_progress p on p.consumer_group = '${CONTACT_LIST_GROUP}' and p.stream_id = s.stream_id
        where s.stream_id like 'contact-%' and coalesce(p.revision, -1) < s.revision`))[0].n === 0 ? true : undefined,
     { what: 'the contacts list to apply every contact event', timeoutMs: 120_000, intervalMs: 500 });
     const seconds = (Date.now() - started) / 1000;

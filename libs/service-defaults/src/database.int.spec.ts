@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase } from '@herald/testing';
 import { openDatabase, type Database } from './database';
 
 // The embedded database: PGlite behind a loopback socket, used by node-pg exactly like PostgreSQL.
@@ -58,5 +59,22 @@ describe('embedded database (PGlite over a socket)', () => {
     db = await openDatabase({ databaseUrl: null, dataDir: dir });
     const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from t');
     assert.equal(Number(rows[0].n), 15);
+  });
+});
+
+// The distributed mode: PostgreSQL itself, with the session options every service pool sends.
+describe('distributed database (PostgreSQL)', () => {
+  it('opens every session with JIT off (POSTGRES_SESSION_OPTIONS; HERALD_PG_OPTIONS replaces them, docs/operations.md)', async () => {
+    const test = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: test.url, dataDir: '' });
+    try {
+      // The server's own default here is on: the answer comes from the pool's startup options.
+      assert.equal((await test.pool.query<{ jit: string }>('show jit')).rows[0].jit, 'on');
+      const answers = await Promise.all([0, 1, 2].map(async () => (await db.pool.query<{ jit: string }>('show jit')).rows[0].jit));
+      assert.deepEqual(answers, ['off', 'off', 'off']);
+    } finally {
+      await db.close();
+      await test.drop();
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { TOPICS } from '@herald/contracts';
 import type { BusSubscription, EventBus } from '@herald/bus';
 import { EVENT_BUS, PG_POOL, startConsumer, secureTenantTables } from '@herald/service-defaults';
-import { CONTACT_LIST_SCHEMA, ensureContactListIndexes, projectContactList, projectContactListMany } from './contact-list/contact-list';
+import { CONTACT_LIST_GROUP, CONTACT_LIST_SCHEMA, ensureContactListIndexes, projectContactList, projectContactListMany } from './contact-list/contact-list';
 
 @Injectable()
 export class IngestionWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -14,7 +14,7 @@ export class IngestionWorkers implements OnApplicationBootstrap, OnApplicationSh
     await this.pool.query(CONTACT_LIST_SCHEMA);
     await secureTenantTables(this.pool);
     await ensureContactListIndexes(this.pool);
-    this.subscription = await startConsumer(this.bus, this.pool, { group: 'ingestion.contact-list', topics: [TOPICS.contactEvents], project: projectContactList, projectMany: projectContactListMany });
+    this.subscription = await startConsumer(this.bus, this.pool, { group: CONTACT_LIST_GROUP, topics: [TOPICS.contactEvents], project: projectContactList, projectMany: projectContactListMany });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -3,6 +3,9 @@ import { DomainError, invalid, OUTCOMES, type ContactPage, type ContactSummary, 
 import type { ContactEvent } from '@herald/contact-model';
 
 /** Read model answering "which contacts does this campaign have?" (the Contacts tab, its filters and Download contacts). */
+/** The consumer group that keeps the contacts list (its progress says how far the list has read). */
+export const CONTACT_LIST_GROUP = 'ingestion.contact-list';
+
 export const CONTACT_LIST_SCHEMA = `
 create table if not exists contact_list (
   campaign_id    text not null,

@@ -51,8 +51,8 @@ export class UploadWorker {
   private wakeUp: (() => void) | null = null;
   private readonly receiveTimeoutSeconds: number;
   private lastExpiryCheck = 0;
-  /** When this worker last reported an upload's progress to its campaign, by upload. */
-  private readonly progressReported = new Map<string, number>();
+  /** When this worker last reported the progress of the upload it is processing (one at a time) to its campaign. */
+  private progressReportedAt: number | null = null;
 
   constructor(
     private readonly pool: Pool, private readonly store: EventStore, private readonly strategies: StrategiesApi,
@@ -84,11 +84,7 @@ export class UploadWorker {
         const upload = await this.claim();
         if (upload) {
           worked = true;
-          try {
-            await this.process(upload);
-          } finally {
-            this.progressReported.delete(upload.id);
-          }
+          await this.process(upload);
         }
       } catch (error) {
         this.logger.error((error as Error).stack ?? String(error));
@@ -130,6 +126,7 @@ export class UploadWorker {
   }
 
   private async process(upload: UploadRow): Promise<void> {
+    this.progressReportedAt = null;
     const campaign = rebuild(await this.store.readStream(campaignStreamId(upload.campaign_id)));
     const stages = campaign?.stages.map((s) => s.name) ?? [];
     const ctx: BatchContext = { store: this.store, strategies: this.strategies, workspaceId: upload.workspace_id, campaignId: upload.campaign_id, uploadId: upload.id, stages, campaign };
@@ -272,9 +269,9 @@ export class UploadWorker {
    * never counted twice (the campaign adds the difference to its last one).
    */
   private async reportProgress(upload: UploadRow, created: number): Promise<void> {
-    const last = this.progressReported.get(upload.id);
-    if (created === 0 || (last !== undefined && Date.now() - last < PROGRESS_INTERVAL_MS)) return;
-    this.progressReported.set(upload.id, Date.now());
+    const last = this.progressReportedAt;
+    if (created === 0 || (last !== null && Date.now() - last < PROGRESS_INTERVAL_MS)) return;
+    this.progressReportedAt = Date.now();
     // Only a report: the completion counts whatever a failed one left out, so the import goes on.
     await executeCommand<CampaignState, CampaignChange>({
       store: this.store,
