@@ -18,6 +18,19 @@ describe('scheduler: lifecycle, campaign state, sending hours, caps and rate lim
   const T = Date.now();
   let clock = new Date(T);
   const loop = () => new TimerLoop({ pool: db.pool, store, workerId: 'w', now: () => clock });
+  /** A loop whose store runs `meanwhile` once, between the batch's claim and decision and its append. */
+  const racingLoop = (meanwhile: () => Promise<void>) => {
+    const racing = Object.create(store) as PostgresEventStore;
+    const raced = { happened: false };
+    racing.appendMany = async (appends) => {
+      if (!raced.happened) {
+        raced.happened = true;
+        await meanwhile();
+      }
+      return store.appendMany(appends);
+    };
+    return { loop: new TimerLoop({ pool: db.pool, store: racing, workerId: 'racing', now: () => clock }), raced };
+  };
 
   before(async () => {
     db = await createTestDatabase();
@@ -74,19 +87,10 @@ describe('scheduler: lifecycle, campaign state, sending hours, caps and rate lim
     const c = await f.campaign();
     const x = await f.contact(c, 'guarded', { start: -1000, end: 3_600_000, base: T });
     await f.project();
-    // The store as the loop sees it: a Stop lands just before the loop's append.
-    let stopped = false;
-    const racing = Object.create(store) as PostgresEventStore;
-    racing.appendMany = async (appends) => {
-      if (!stopped) {
-        stopped = true;
-        await store.append(campaignStreamId(c), [newEvent('CampaignStopped', {}, f.meta)], 'any');
-      }
-      return store.appendMany(appends);
-    };
-    const l = new TimerLoop({ pool: db.pool, store: racing, workerId: 'racing', now: () => clock });
+    // A Stop lands just before the loop's append.
+    const { loop: l, raced } = racingLoop(async () => { await store.append(campaignStreamId(c), [newEvent('CampaignStopped', {}, f.meta)], 'any'); });
     assert.equal(await l.tick(), 0);
-    assert.ok(stopped);
+    assert.ok(raced.happened);
     assert.deepEqual(await f.ends(x.stream), [], 'not started after the Stop');
     const { rows } = await db.pool.query<{ fired: boolean; claimed_by: string | null }>('SELECT fired, claimed_by FROM scheduler_communications WHERE communication_id = $1', [x.commId]);
     assert.deepEqual(rows, [{ fired: false, claimed_by: null }], 'the timer waits for the next Start');
@@ -97,19 +101,13 @@ describe('scheduler: lifecycle, campaign state, sending hours, caps and rate lim
     const c = await f.campaign();
     const x = await f.contact(c, 'rescheduled', { start: -1000, end: 3_600_000, base: T });
     await f.project();
-    // The store as the loop sees it: the plan moves an hour later (and is projected) between the claim and the append.
-    let moved = false;
-    const racing = Object.create(store) as PostgresEventStore;
-    racing.appendMany = async (appends) => {
-      if (!moved) {
-        moved = true;
-        await store.append(x.stream, [newEvent('CommunicationUpdated', { communicationId: x.commId, changes: { startDate: new Date(T + 3_000_000).toISOString() } }, f.meta)], 1);
-        await f.project();
-      }
-      return store.appendMany(appends);
-    };
-    assert.equal(await new TimerLoop({ pool: db.pool, store: racing, workerId: 'racing', now: () => clock }).tick(), 0);
-    assert.ok(moved);
+    // The plan moves an hour later (and is projected) between the claim and the append.
+    const { loop: l, raced } = racingLoop(async () => {
+      await store.append(x.stream, [newEvent('CommunicationUpdated', { communicationId: x.commId, changes: { startDate: new Date(T + 3_000_000).toISOString() } }, f.meta)], 1);
+      await f.project();
+    });
+    assert.equal(await l.tick(), 0);
+    assert.ok(raced.happened);
     assert.deepEqual(await f.ends(x.stream), [], 'not started at the old time');
     const row = async () => (await db.pool.query<{ fired: boolean; claimed_by: string | null; due_at: Date }>(
       'SELECT fired, claimed_by, due_at FROM scheduler_communications WHERE communication_id = $1', [x.commId])).rows[0];
